@@ -53,12 +53,24 @@ std::vector<bool> reducedAxes(const ir::Op &op, size_t rank) {
 
 /// Why one op (not its regions) cannot be lowered; empty if it can. Every
 /// op of a verified module can, except `grad` (the autodiff pass expands it
-/// first) and a slice whose static bounds are malformed.
-std::string opProblem(const ir::Op &op) {
+/// first) and a slice whose static bounds are malformed. For standalone
+/// (AOT) code, file I/O and a `train` log file are refused too: they need
+/// the interpreter, which an AOT host does not have.
+std::string opProblem(const ir::Op &op, bool standalone) {
   auto no = [&](const std::string &what) {
     return std::string("op '") + op.name() + "'" + lineOf(op) + " " + what;
   };
   switch (op.kind()) {
+  case OpKind::LoadNpy:
+  case OpKind::SaveNpy:
+  case OpKind::LoadCsv:
+  case OpKind::Save:
+  case OpKind::Load:
+    return standalone ? no("reads or writes files, which needs the interpreter (not in AOT code)") : "";
+  case OpKind::TrainProgress:
+    return standalone && op.intAttr("every", 0) > 0 && !op.strAttr("file").empty()
+               ? no("writes a training log file, which needs the interpreter (not in AOT code)")
+               : "";
   case OpKind::Slice: {
     const Shape &s = op.operand(0)->type().shape;
     std::vector<int64_t> st = op.intsAttr("starts"), en = op.intsAttr("ends");
@@ -90,15 +102,15 @@ std::string opProblem(const ir::Op &op) {
   }
 }
 
-bool regionOk(const ir::Region &r, std::string &why) {
+bool regionOk(const ir::Region &r, std::string &why, bool standalone) {
   for (const auto &op : r.ops()) {
-    std::string p = opProblem(*op);
+    std::string p = opProblem(*op, standalone);
     if (!p.empty()) {
       why = p;
       return false;
     }
     for (unsigned i = 0; i < op->numRegions(); ++i)
-      if (!regionOk(*op->region(i), why)) return false;
+      if (!regionOk(*op->region(i), why, standalone)) return false;
   }
   return true;
 }
@@ -112,15 +124,18 @@ void collectCallees(const ir::Region &r, std::set<std::string> &out) {
 
 } // namespace
 
-bool canCompile(const ir::Function &f, std::string &why) { return regionOk(f.body(), why); }
+bool canCompile(const ir::Function &f, std::string &why, bool standalone) {
+  return regionOk(f.body(), why, standalone);
+}
 
 std::vector<const ir::Function *> compilableFunctions(const ir::Module &m,
-                                                      std::vector<std::pair<std::string, std::string>> &why) {
+                                                      std::vector<std::pair<std::string, std::string>> &why,
+                                                      bool standalone) {
   std::map<std::string, std::string> bad; // name -> reason
   std::map<std::string, std::set<std::string>> callees;
   for (const auto &f : m.functions()) {
     std::string w;
-    if (!canCompile(*f, w)) bad[f->name()] = w;
+    if (!canCompile(*f, w, standalone)) bad[f->name()] = w;
     collectCallees(f->body(), callees[f->name()]);
   }
   // A function calling an uncompilable (or unknown) one is uncompilable.
@@ -1421,6 +1436,9 @@ void Lowering::lowerOneHot(const ir::Op &op) {
 void Lowering::lowerHostOp(const ir::Op &op) {
   HostOpSite h;
   h.op = &op;
+  h.name = op.name();
+  if (op.kind() == OpKind::TrainProgress) h.total = op.intAttr("total");
+  for (const ir::Value *v : op.operands()) h.operands.push_back(v->type());
   h.loc = locSite(op);
   sites_.hostOps.push_back(h);
   int32_t site = (int32_t)sites_.hostOps.size() - 1;
@@ -1500,6 +1518,7 @@ void Lowering::defineEntry(const ir::Function &f) {
 
 void lowerFunctions(const ir::Module &m, const std::vector<const ir::Function *> &functions,
                     const std::string &prefix, llvm::Module &out, SiteTables &sites) {
+  sites.files = m.files();
   Lowering l(m, out, sites, prefix);
   for (const ir::Function *f : functions) l.declare(*f);
   for (const ir::Function *f : functions) {

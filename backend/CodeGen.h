@@ -53,20 +53,24 @@ struct SiteTables;
 
 /// Whether every op of `f` can be lowered (ignoring whether its callees
 /// can); if not, `why` names the first op that cannot and its line.
-bool canCompile(const ir::Function &f, std::string &why);
+/// `standalone` (ahead-of-time code, backend/ObjectEmitter.h) also refuses
+/// the ops that need the interpreter on the host: file I/O and a `train`
+/// log file.
+bool canCompile(const ir::Function &f, std::string &why, bool standalone = false);
 
 /// The functions of `m` that can be compiled: those that canCompile and
 /// call only such functions (transitively). For the others, `why` gets the
 /// reason by function name.
 std::vector<const ir::Function *> compilableFunctions(const ir::Module &m,
-                                                      std::vector<std::pair<std::string, std::string>> &why);
+                                                      std::vector<std::pair<std::string, std::string>> &why,
+                                                      bool standalone = false);
 
 /// The symbol of F's host entry (see the calling convention above).
 std::string entrySymbol(const std::string &prefix, const std::string &function);
 
 /// Lowers `functions` (all compilable, calling only each other) into `out`,
 /// naming them after `prefix`; the op sites generated code refers to are
-/// appended to `sites`.
+/// appended to `sites` (and its `files` set to the module's).
 void lowerFunctions(const ir::Module &m, const std::vector<const ir::Function *> &functions,
                     const std::string &prefix, llvm::Module &out, SiteTables &sites);
 

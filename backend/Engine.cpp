@@ -18,6 +18,7 @@
 #include <llvm/Support/raw_os_ostream.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <iostream>
@@ -60,8 +61,38 @@ struct Engine::Impl {
   std::map<std::string, CompiledFunction> compiled;
   std::map<std::string, std::string> why;
   SiteTables sites;
-  ExecContext ctx;
-  std::unique_ptr<ir::Interpreter> host; ///< runs host ops, hosts train loops
+  const ir::Module *module = nullptr;
+
+  /// What one call in flight needs of its own: the run-time context (frame
+  /// arena, fault) and the interpreter that runs its host ops and hosts its
+  /// `train` loops. Calls on several threads each take one from the pool.
+  struct CallState {
+    ExecContext ctx;
+    std::unique_ptr<ir::Interpreter> host;
+  };
+  std::mutex poolMutex;
+  std::vector<std::unique_ptr<CallState>> idle;   ///< free call states
+  std::vector<CallState *> busy;                  ///< in use (for requestStop)
+
+  /// A call state for one call (made on first need, then reused).
+  CallState *acquire() {
+    std::lock_guard<std::mutex> lock(poolMutex);
+    std::unique_ptr<CallState> s;
+    if (!idle.empty()) {
+      s = std::move(idle.back());
+      idle.pop_back();
+    } else {
+      s = std::make_unique<CallState>();
+      s->host = std::make_unique<ir::Interpreter>(*module, opts.host);
+    }
+    busy.push_back(s.get());
+    return s.release();
+  }
+  void release(CallState *s) {
+    std::lock_guard<std::mutex> lock(poolMutex);
+    busy.erase(std::find(busy.begin(), busy.end(), s));
+    idle.emplace_back(s);
+  }
 
   RuntimeLoc runtimeLoc(int32_t site) const {
     RuntimeLoc r;
@@ -88,7 +119,7 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
   auto impl = std::make_unique<Impl>();
   impl->opts = opts;
   impl->files = m.files();
-  impl->host = std::make_unique<ir::Interpreter>(m, opts.host);
+  impl->module = &m;
   impl->jit = sharedJIT(error);
   if (!impl->jit) return nullptr;
 
@@ -133,7 +164,10 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
   return engine;
 }
 
-void Engine::requestStop() { impl_->host->requestStop(); }
+void Engine::requestStop() {
+  std::lock_guard<std::mutex> lock(impl_->poolMutex);
+  for (Impl::CallState *s : impl_->busy) s->host->requestStop();
+}
 
 bool Engine::isCompiled(const std::string &function) const { return impl_->compiled.count(function) != 0; }
 
@@ -169,17 +203,24 @@ std::vector<Tensor> Engine::call(const std::string &function, const std::vector<
     results.push_back(Tensor::zeros(t.dtype, t.shape));
     resPtrs.push_back(results.back().raw());
   }
-  ExecContext &ctx = impl_->ctx;
+  Impl::CallState *state = impl_->acquire();
+  struct Release {
+    Impl &impl;
+    Impl::CallState *state;
+    ~Release() { impl.release(state); }
+  } releaseAtExit{*impl_, state};
+  ExecContext &ctx = state->ctx;
+  ir::Interpreter &host = *state->host;
   ctx.reset();
   ctx.sites = &impl_->sites;
   ctx.out = impl_->opts.out ? impl_->opts.out : &std::cout;
-  ctx.host = impl_->host.get();
+  ctx.host = &host;
   int32_t status = f.entry(&ctx, argPtrs.data(), resPtrs.data());
   if (status != 0 || ctx.failed) {
     // A fault leaves the train loops it was in: end them as the
     // interpreter's unwinding does (finish the progress line, close the log,
     // restore the SIGINT handler).
-    while (impl_->host->currentTrain()) impl_->host->endTrain();
+    while (host.currentTrain()) host.endTrain();
     std::string msg = ctx.message.empty() ? "run-time error in native code" : ctx.message;
     RuntimeLoc loc = impl_->runtimeLoc(ctx.locSite);
     ctx.reset();

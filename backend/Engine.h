@@ -14,8 +14,10 @@
 // EngineOptions::host), so paths, messages and progress output are the
 // interpreter's exactly. The module must therefore outlive the engine.
 //
-// An Engine is not thread-safe: one call at a time (each call reuses the
-// engine's context and frame arena).
+// call() is thread-safe: each call in flight takes its own context (frame
+// arena) and host interpreter from a pool, so several threads may call
+// compiled functions of one engine at once; after warm-up a call allocates
+// nothing but its result tensors.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -69,8 +71,8 @@ public:
   /// op's location where there is one.
   std::vector<Tensor> call(const std::string &function, const std::vector<Tensor> &args);
 
-  /// Asks the running `train` loops to stop after their current step, as
-  /// Ctrl-C does (ir::Interpreter::requestStop; safe from another thread).
+  /// Asks the running `train` loops (of every call in flight) to stop after
+  /// their current step, as Ctrl-C does (ir::Interpreter::requestStop; safe from another thread).
   void requestStop();
 
   /// Time spent lowering, optimising and compiling to machine code, in ms.

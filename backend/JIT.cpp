@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "backend/JIT.h"
 
+#include "backend/Optimizer.h"
+
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/ExecutionEngine/Orc/Core.h>
@@ -88,16 +90,22 @@ std::unique_ptr<JIT> JIT::create(std::string &error) {
 }
 
 JIT *JIT::shared(std::string &error) {
-  static std::mutex mutex;
-  static std::unique_ptr<JIT> instance;
-  static std::string createError;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (!instance && createError.empty()) {
-    instance = create(createError);
-    if (!instance && createError.empty()) createError = "cannot create the JIT";
+  // Never destroyed: engines held in static objects of the host (or of a
+  // test) remove their code during exit, after this function's statics
+  // would otherwise be gone.
+  struct State {
+    std::mutex mutex;
+    JIT *instance = nullptr;
+    std::string createError;
+  };
+  static State *state = new State;
+  std::lock_guard<std::mutex> lock(state->mutex);
+  if (!state->instance && state->createError.empty()) {
+    state->instance = create(state->createError).release();
+    if (!state->instance && state->createError.empty()) state->createError = "cannot create the JIT";
   }
-  if (!instance) error = createError;
-  return instance.get();
+  if (!state->instance) error = state->createError;
+  return state->instance;
 }
 
 bool JIT::defineSymbols(const std::vector<HostSymbol> &symbols, std::string &error) {
@@ -120,30 +128,7 @@ void JIT::configureModule(llvm::Module &m) const {
 
 void JIT::optimize(llvm::Module &m, int optLevel) const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  // At -O2 loops are neither unrolled nor interleaved: a PTL program lowers
-  // to thousands of small loops with static trip counts, and unrolling them
-  // was most of the -O2 compile time (maml.ptl 7.3 s -> 1.0 s without it,
-  // run time +20 %); vectorisation stays on. -O3 unrolls and interleaves.
-  llvm::PipelineTuningOptions tuning;
-  tuning.LoopUnrolling = optLevel >= 3;
-  tuning.LoopInterleaving = optLevel >= 3;
-  llvm::PassBuilder pb(impl_->tm.get(), tuning);
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  llvm::OptimizationLevel level = optLevel <= 0   ? llvm::OptimizationLevel::O0
-                                  : optLevel == 1 ? llvm::OptimizationLevel::O1
-                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
-                                                  : llvm::OptimizationLevel::O3;
-  llvm::ModulePassManager mpm = optLevel <= 0 ? pb.buildO0DefaultPipeline(level)
-                                              : pb.buildPerModuleDefaultPipeline(level);
-  mpm.run(m, mam);
+  optimizeModule(m, impl_->tm.get(), optLevel);
 }
 
 bool JIT::emitAssembly(llvm::Module &m, std::string &out, std::string &error) const {

@@ -1,14 +1,23 @@
-//===- backend/NativeRuntime.h - What JIT-compiled code calls at run time ----===//
+//===- backend/NativeRuntime.h - What compiled code calls at run time ---------===//
 //
 // The execution context passed to every generated function, the frame arena
 // its temporary buffers come from, the tables of op sites (locations, print
 // formats) that generated code refers to by number, and the C-ABI helper
-// functions it calls (registered with the JIT by name, see runtimeSymbols).
+// functions it calls.
+//
+// Two hosts. The pure helpers (frames, faults, print, random, check_bounds,
+// ipow, one_hot) are defined once, in NativeRuntime.cpp, which is part of
+// the LLVM-free AOT runtime library ptl_aotrt. The helpers that hand work
+// back to a host -- ptlrt_host_op and ptlrt_train_begin/_stop/_end -- have
+// one implementation per host: the JIT's (backend/JITHost.cpp, the
+// interpreter's kernels; bound by address through runtimeSymbols) and the
+// AOT runtime's (backend/AotRuntime.cpp, no interpreter; linked by name).
 //
 // No helper lets a C++ exception escape: a failure is recorded in the
 // context (message and site) and signalled by the return value, and the
 // generated code returns 1 up to the caller, which turns it into a
-// RuntimeFault. Generated code never reads the context's fields itself.
+// RuntimeFault (JIT) or a nonzero status (AOT). Generated code never reads
+// the context's fields itself.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -83,12 +92,17 @@ struct CheckSite {
   int32_t loc = -1;
 };
 
-/// An op that native code hands back to the host: the interpreter's own
-/// kernel runs it (file I/O, train_progress), so its semantics, messages
-/// and file-path policy are the interpreter's by construction. The op must
-/// outlive the engine (it belongs to the engine's module).
+/// An op that native code hands back to the host. Under the JIT the
+/// interpreter's own kernel runs `op` (file I/O, train_progress), so its
+/// semantics, messages and file-path policy are the interpreter's by
+/// construction; the op must outlive the engine (it belongs to the engine's
+/// module). AOT code has no IR: its runtime goes by `name` and the fields
+/// below (only train_progress is AOT-compiled, see canCompile).
 struct HostOpSite {
-  const ir::Op *op = nullptr;
+  const ir::Op *op = nullptr;     ///< JIT only (not serialised)
+  std::string name;               ///< the op's mnemonic ("train_progress")
+  int64_t total = 0;              ///< train_progress: the loop's step count
+  std::vector<ir::Type> operands; ///< the operand types
   int32_t loc = -1;
 };
 
@@ -100,6 +114,7 @@ struct SiteTables {
   std::vector<CheckSite> checks;      ///< by check-site number
   std::vector<HostOpSite> hostOps;    ///< by host-op-site number
   std::vector<std::string> messages;  ///< fixed fault messages, by number
+  std::vector<std::string> files;     ///< the module's source files (ir::Loc::file indexes them)
 };
 
 /// The state of one call into compiled code.
@@ -107,9 +122,10 @@ struct ExecContext {
   FrameArena arena;
   const SiteTables *sites = nullptr;
   std::ostream *out = nullptr; ///< destination of `print`
-  /// The interpreter that hosts host ops and `train` loops (progress, log
-  /// file, Ctrl-C): its options give relative paths' base directory and
-  /// the progress stream.
+  /// JIT only: the interpreter that hosts host ops and `train` loops
+  /// (progress, log file, Ctrl-C): its options give relative paths' base
+  /// directory and the progress stream. (AOT contexts extend ExecContext
+  /// instead, see backend/AotRuntime.h.)
   ir::Interpreter *host = nullptr;
   bool failed = false;
   std::string message;  ///< the first fault's message
@@ -121,8 +137,9 @@ struct ExecContext {
   void reset();
 };
 
-/// The helper functions generated code calls, plus the libm functions it
-/// uses, by name (for JIT::defineSymbols).
+/// The helper functions JIT-compiled code calls (the JIT host's versions of
+/// the host helpers), plus the libm functions it uses, by name (for
+/// JIT::defineSymbols). Defined in backend/JITHost.cpp (ptl_backend).
 std::vector<HostSymbol> runtimeSymbols();
 
 /// Fault codes of ptlrt_fault_arith.
@@ -139,12 +156,13 @@ int32_t ptlrt_print(ptl::backend::ExecContext *c, int32_t site, void *const *buf
 int32_t ptlrt_ipow(int32_t a, int32_t b);
 int32_t ptlrt_random(ptl::backend::ExecContext *c, int32_t site, const int32_t *seed, void *out);
 int32_t ptlrt_check_bounds(ptl::backend::ExecContext *c, int32_t site, const void *x, const int32_t *step);
-/// Runs host op `site` on operand buffers `ins`, copying its results into `outs`; 0 or 1 (failed).
-int32_t ptlrt_host_op(ptl::backend::ExecContext *c, int32_t site, void *const *ins, void *const *outs);
 /// Records the fixed fault message `msg` (SiteTables::messages) at location site `site`.
 void ptlrt_fault_msg(ptl::backend::ExecContext *c, int32_t site, int32_t msg);
 /// one_hot: a label out of [0, depth).
 void ptlrt_fault_one_hot(ptl::backend::ExecContext *c, int32_t site, int64_t label, int64_t depth);
+// The host helpers (one implementation per host, see the top of this file).
+/// Runs host op `site` on operand buffers `ins`, copying its results into `outs`; 0 or 1 (failed).
+int32_t ptlrt_host_op(ptl::backend::ExecContext *c, int32_t site, void *const *ins, void *const *outs);
 /// A `train` loop of `total` steps starts (Interpreter::beginTrain).
 void ptlrt_train_begin(ptl::backend::ExecContext *c, int64_t total);
 /// After step `step` (from 1) of `total`: 1 if the loop must stop now (a stop

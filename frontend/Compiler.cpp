@@ -1,6 +1,10 @@
 //===- frontend/Compiler.cpp - One compilation: files, imports, IR ----------===//
 #include "frontend/Compiler.h"
 #include "frontend/Parser.h"
+#include "ir/autodiff/Autodiff.h"
+#include "ir/passes/Passes.h"
+
+#include <dlfcn.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,10 +13,32 @@ namespace ptl {
 
 namespace fs = std::filesystem;
 
+/// An installed tree puts the standard library at PREFIX/share/ptl/stdlib
+/// beside PREFIX/bin/ptlc and PREFIX/lib/libptl.so: found from the file
+/// this code was loaded from (dladdr), whichever of the two that is.
+static std::string installedStdlibDir() {
+  Dl_info info{};
+  if (!dladdr(reinterpret_cast<void *>(&installedStdlibDir), &info) || !info.dli_fname) return "";
+  std::error_code ec;
+  fs::path self = fs::canonical(info.dli_fname, ec);
+  if (ec) return "";
+  fs::path dir = self.parent_path().parent_path() / "share" / "ptl" / "stdlib";
+  return fs::is_directory(dir / "std", ec) ? dir.string() : "";
+}
+
 std::string stdlibDir() {
   if (const char *env = std::getenv("PTL_STDLIB"))
     return env;
-  return PTL_STDLIB_DIR;
+  static const std::string installed = installedStdlibDir();
+  return installed.empty() ? PTL_STDLIB_DIR : installed;
+}
+
+/// The canonical form of `path` for recognising a file imported twice, or
+/// `path` itself where there is none (a pipe such as /dev/stdin).
+static std::string canonicalOrAsGiven(const std::string &path) {
+  std::error_code ec;
+  fs::path canon = fs::weakly_canonical(path, ec);
+  return ec ? path : canon.string();
 }
 
 Compilation::Compilation(FILE *diagOut) : diags_(sm_, diagOut) {}
@@ -27,7 +53,7 @@ bool Compilation::loadFile(const std::string &path) {
   auto prog = parseProgram(sm_, id, diags_);
   if (!prog) return false;
   std::string dir = fs::path(path).parent_path().string();
-  loadedPaths_.push_back(fs::weakly_canonical(path).string());
+  loadedPaths_.push_back(canonicalOrAsGiven(path));
   programs_.push_back(std::move(prog));
   return loadImports(*programs_.back(), dir, true);
 }
@@ -40,8 +66,16 @@ bool Compilation::loadSource(const std::string &name, const std::string &text) {
   return loadImports(*programs_.back(), ".", true);
 }
 
+bool Compilation::importSource(const std::string &name, const std::string &text, const std::string &dir) {
+  int id = sm_.addBuffer(name, text);
+  auto prog = parseProgram(sm_, id, diags_);
+  if (!prog) return false;
+  programs_.push_back(std::move(prog));
+  return loadImports(*programs_.back(), dir, false);
+}
+
 bool Compilation::loadImport(const std::string &file, SourceLoc loc) {
-  std::string canon = fs::weakly_canonical(file).string();
+  std::string canon = canonicalOrAsGiven(file);
   for (const std::string &p : loadedPaths_)
     if (p == canon) return true;
   loadedPaths_.push_back(canon);
@@ -86,6 +120,25 @@ std::unique_ptr<ir::Module> Compilation::elaborate(const ElaborateOptions &opts)
   std::vector<const ast::Program *> ps;
   for (auto &p : programs_) ps.push_back(p.get());
   return ptl::elaborate(ps, sm_, diags_, opts);
+}
+
+bool Compilation::runDefaultPipeline(ir::Module &m, std::string &error) {
+  std::vector<ir::GradWarning> warnings;
+  ir::PassManager pm;
+  pm.add(ir::createCSEPass());
+  pm.add(ir::createAutodiffPass(&warnings));
+  pm.add(ir::createCSEPass());
+  pm.add(ir::createDCEPass());
+  if (!pm.run(m, error)) return false;
+  for (const ir::GradWarning &w : warnings) diags_.warning(sourceLoc(m, w.loc)) << w.message;
+  return true;
+}
+
+SourceLoc Compilation::sourceLoc(const ir::Module &m, ir::Loc loc) const {
+  if (!loc.valid() || loc.file < 0 || (size_t)loc.file >= m.files().size()) return {};
+  for (int id = 0; id < sm_.fileCount(); ++id)
+    if (sm_.file(id).path == m.files()[(size_t)loc.file]) return SourceLoc{id, loc.line, loc.col, 1};
+  return {};
 }
 
 } // namespace ptl

@@ -50,11 +50,11 @@ static const char *severityColor(Severity s) {
   return "";
 }
 
-std::string DiagnosticEngine::render(const Diagnostic &d) const {
+std::string DiagnosticEngine::render(const ReportedDiagnostic &d) const {
   std::string out;
   const char *bold = color_ ? "\033[1m" : "";
   const char *reset = color_ ? "\033[0m" : "";
-  auto one = [&](const Diagnostic &x) {
+  auto one = [&](const ReportedDiagnostic &x) {
     out += bold;
     if (x.loc.valid()) {
       out += sm_.file(x.loc.file).path + ":" + std::to_string(x.loc.line) + ":" +
@@ -88,12 +88,12 @@ std::string DiagnosticEngine::render(const Diagnostic &d) const {
     out += "\n";
   };
   one(d);
-  for (const Diagnostic &n : d.notes)
+  for (const ReportedDiagnostic &n : d.notes)
     one(n);
   return out;
 }
 
-void DiagnosticEngine::report(Diagnostic d) {
+void DiagnosticEngine::report(ReportedDiagnostic d) {
   if (d.severity == Severity::Error)
     ++errors_;
   else if (d.severity == Severity::Warning)

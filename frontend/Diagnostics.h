@@ -21,11 +21,11 @@ namespace ptl {
 enum class Severity { Error, Warning, Note };
 
 /// One reported diagnostic with its attached notes.
-struct Diagnostic {
+struct ReportedDiagnostic {
   Severity severity;
   SourceLoc loc;
   std::string message;
-  std::vector<Diagnostic> notes;
+  std::vector<ReportedDiagnostic> notes;
 };
 
 class DiagnosticEngine;
@@ -46,7 +46,7 @@ public:
 
 private:
   DiagnosticEngine *engine_;
-  Diagnostic diag_;
+  ReportedDiagnostic diag_;
   std::ostringstream os_;
 };
 
@@ -59,13 +59,13 @@ public:
   DiagnosticBuilder warning(SourceLoc loc) { return {*this, Severity::Warning, loc}; }
 
   /// Reports a finished diagnostic (prints it at once).
-  void report(Diagnostic d);
+  void report(ReportedDiagnostic d);
 
   int errorCount() const { return errors_; }
   int warningCount() const { return warnings_; }
   bool hasErrors() const { return errors_ > 0; }
   /// Every diagnostic reported so far (for tests and the REPL).
-  const std::vector<Diagnostic> &all() const { return all_; }
+  const std::vector<ReportedDiagnostic> &all() const { return all_; }
   /// Stop printing (diagnostics are still collected).
   void setQuiet(bool q) { quiet_ = q; }
   /// Force colour on or off (default: on iff the stream is a terminal).
@@ -74,7 +74,7 @@ public:
   void setErrorLimit(int n) { errorLimit_ = n; }
 
   /// Renders a diagnostic as text (what would be printed).
-  std::string render(const Diagnostic &d) const;
+  std::string render(const ReportedDiagnostic &d) const;
 
 private:
   const SourceManager &sm_;
@@ -84,7 +84,7 @@ private:
   int errorLimit_ = 50;
   int errors_ = 0;
   int warnings_ = 0;
-  std::vector<Diagnostic> all_;
+  std::vector<ReportedDiagnostic> all_;
 };
 
 } // namespace ptl

@@ -40,11 +40,24 @@ std::unique_ptr<ir::Module> Elaborator::run(const std::vector<const ast::Program
   c.builder.setRegion(&mainFn->body());
   c.scopes.emplace_back();
   ctx_ = &c;
-  if (!programs.empty())
-    for (const ast::StmtPtr &s : programs[0]->statements)
-      elabStmt(*s);
+  if (opts_.session) sessionPrelude(mainFn->body());
+  SValue trailing = SValue::unit();
+  if (!programs.empty()) {
+    const std::vector<ast::StmtPtr> &stmts = programs[0]->statements;
+    for (size_t i = 0; i < stmts.size(); ++i) {
+      if (opts_.session && i + 1 == stmts.size() && stmts[i]->kind == ast::StmtKind::Expr)
+        trailing = sessionTrailing(ast::as<ast::ExprStmt>(*stmts[i]));
+      else
+        elabStmt(*stmts[i]);
+    }
+  }
+  std::vector<ir::Value *> results;
+  if (opts_.session) results = sessionResults(trailing);
   b().setLoc({});
-  b().create(ir::OpKind::Return, {}, {});
+  std::vector<ir::Type> resultTypes;
+  for (ir::Value *v : results) resultTypes.push_back(v->type());
+  mainFn->setResultTypes(resultTypes);
+  b().create(ir::OpKind::Return, results, {});
   ctx_ = nullptr;
 
   // Declarations of the main file are checked even if unused: signatures
@@ -61,6 +74,10 @@ std::unique_ptr<ir::Module> Elaborator::run(const std::vector<const ast::Program
     for (const auto &fn : programs[0]->functions) {
       checkSignature(*fn, nullptr);
       checkUnused(*fn);
+    }
+    for (const EntryRequest &req : opts_.entries) {
+      EntryResult r = elabEntry(req, *programs[0]);
+      if (opts_.entryResults) opts_.entryResults->push_back(std::move(r));
     }
   }
 
@@ -130,6 +147,55 @@ void Elaborator::checkUnused(const ast::FnDecl &fn) {
   }
   callFunction(fn, nullptr, nullptr, std::move(args), fn.nameLoc, fn.name);
   ctx_ = nullptr;
+}
+
+/// Specialises `req.function` for the parameter types of `req.signature`
+/// (arguments of a scratch caller, as in checkUnused: the specialisation
+/// stays in the module, the caller is dropped).
+EntryResult Elaborator::elabEntry(const EntryRequest &req, const ast::Program &main) {
+  EntryResult r;
+  const ast::FnDecl *sig = nullptr;
+  for (const auto &fn : main.functions)
+    if (fn->name == req.signature) sig = fn.get();
+  assert(sig && "an entry request names a signature function of the main file");
+  SourceLoc loc = sig->nameLoc;
+  auto callee = functions_.find(req.function);
+  if (callee == functions_.end()) {
+    diags_.error(loc) << "no function named '" << req.function << "'";
+    return r;
+  }
+  std::vector<SType> types;
+  for (const ast::FnParam &p : sig->params) {
+    std::optional<SType> t = resolveType(*p.type, {}, {}, true);
+    if (!t) return r;
+    types.push_back(*t);
+  }
+  ir::Function scratch("__entry", {}, {});
+  FnContext sc;
+  sc.builder.setRegion(&scratch.body());
+  sc.scopes.emplace_back();
+  FnContext *saved = ctx_;
+  ctx_ = &sc;
+  std::vector<ArgValue> args;
+  for (size_t i = 0; i < types.size(); ++i) {
+    ArgValue a;
+    a.value.type = types[i];
+    a.loc = sig->params[i].loc;
+    std::vector<ir::Type> flat;
+    types[i].flatten(flat);
+    for (ir::Type &ft : flat) a.value.leaves.push_back(scratch.body().addArgument(ft));
+    args.push_back(std::move(a));
+  }
+  int errorsBefore = diags_.errorCount();
+  lastInstance_ = nullptr;
+  SValue v = callFunction(*callee->second, nullptr, nullptr, std::move(args), loc, req.function);
+  ctx_ = saved;
+  if (v.poisoned || !lastInstance_ || diags_.errorCount() != errorsBefore) return r;
+  r.ok = true;
+  r.irName = lastInstance_->fn->name();
+  for (const SType &t : types) r.params.push_back(t.describe());
+  r.result = lastInstance_->result.describe();
+  return r;
 }
 
 //===----------------------------------------------------------------------===//
@@ -666,6 +732,7 @@ SValue Elaborator::callFunction(const ast::FnDecl &decl, const ModelType *self,
   }
 
   // 5. The call.
+  lastInstance_ = inst;
   std::vector<ir::Value *> operands;
   if (self && selfValue)
     operands.insert(operands.end(), selfValue->leaves.begin(), selfValue->leaves.end());

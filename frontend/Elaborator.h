@@ -31,12 +31,106 @@
 
 namespace ptl {
 
+/// A type carried from one compilation to the next (the REPL): it holds no
+/// pointer into a compilation; a model is named by its declaration and type
+/// arguments and is resolved again, and its leaf layout compared, each time.
+struct PortableType {
+  enum Kind { Unit, Tensor, Tuple, Model, Record } kind = Unit;
+  ir::Type tensor;                     ///< Tensor
+  std::vector<PortableType> elems;     ///< Tuple, Record
+  std::vector<std::string> names;      ///< Record field names
+  std::string model;                   ///< Model: the declaration's name
+  std::vector<int64_t> modelArgs;      ///< Model: type arguments, in declaration order
+  size_t leafBegin = 0, leafEnd = 0;   ///< Model: the leaf range (a sub-tree)
+  /// Model: one "path: stored type transform" line per leaf of the whole
+  /// model, to notice a redefinition that changed the layout.
+  std::vector<std::string> layout;
+  std::string spelling;                ///< SType::str(): "Linear(1, 40)", "f32[3]"
+};
+
+/// A top-level binding handed from one REPL entry to the next.
+struct SessionBinding {
+  std::string name;
+  PortableType type;
+  bool isVar = false;
+  std::optional<double> constant;      ///< a compile-time scalar (`let n = 3`) stays one
+  bool weak = false;                   ///< an untyped literal keeps adapting its dtype
+  std::optional<std::string> string;   ///< a string binding (no run-time value)
+};
+
+/// What a session compilation reports back (ElaborateOptions::session).
+struct SessionResult {
+  /// The top-level bindings after the entry, in the order of `main`'s results
+  /// (each contributes its type's leaf count; strings none).
+  std::vector<SessionBinding> bindings;
+  /// The trailing expression's type, if the entry ends in a non-unit
+  /// expression; its leaves follow the bindings' in `main`'s results.
+  std::optional<PortableType> trailing;
+  /// Prelude bindings dropped because their type no longer resolves: name, why.
+  std::vector<std::pair<std::string, std::string>> dropped;
+};
+
+/// REPL mode: `main` takes the prelude bindings as parameters (their leaves,
+/// in order; a binding whose type no longer resolves is dropped and takes none) and
+/// returns the final top-level bindings and the trailing expression's value.
+struct SessionOptions {
+  std::vector<SessionBinding> prelude;
+  bool printTrailing = true;           ///< print the trailing value as `TYPE = VALUE`
+  SessionResult *result = nullptr;     ///< filled in by elaboration
+};
+
+/// A PTL type as a host program sees it (the C++ embedding API): its
+/// structure, its source spelling and, for a model, its stored leaves.
+struct HostType {
+  enum Kind { Unit, Tensor, Tuple, Model, Record } kind = Unit;
+  ir::Type tensor;                 ///< Tensor
+  std::vector<HostType> elems;     ///< Tuple, Record (field types)
+  std::vector<std::string> names;  ///< Record field names
+  /// How the type is written in source: "f32[3]", "(f32, f32[3])", "MLP",
+  /// "Linear(1, 40)". A model sub-tree (`m.l2`) has no spelling (empty).
+  std::string spelling;
+  /// One stored tensor of a model, in flattening order.
+  struct Leaf {
+    std::string path;      ///< "l1.W"
+    ir::Type stored;       ///< what the optimiser sees
+    ir::Type value;        ///< what a field read gives (after the transform)
+    bool trainable = true;
+    std::string transform; ///< Transform::describe(), "" for the identity
+  };
+  std::vector<Leaf> leaves; ///< Model
+  /// The IR types this type flattens to.
+  std::vector<ir::Type> flat() const;
+};
+
+/// A host's request to specialise `function` for the parameter types of
+/// `signature`, a function of the main file (such as `fn __sig(a: RNN, x:
+/// f32[3]) {}`) whose body is ignored. Functions the script never calls
+/// can so be called from the host for any argument types that fit; an
+/// argument that does not fit is an error located at `signature`.
+struct EntryRequest {
+  std::string function;  ///< a free function of any loaded file
+  std::string signature; ///< a function of the main file giving the argument types
+};
+/// What became of an EntryRequest.
+struct EntryResult {
+  bool ok = false;
+  std::string irName;             ///< the specialisation's IR function
+  std::vector<HostType> params;   ///< the argument types, as requested
+  HostType result;
+};
+
 /// What the elaborator needs to know beyond the source.
 struct ElaborateOptions {
   /// `--arg name=value` values for `arg(name, default)`.
   std::map<std::string, std::string> scriptArgs;
   /// Directory relative data paths resolve against (the script's directory).
   std::string baseDir;
+  /// Non-null in a REPL session (tools/ptlc/ReplSession.h).
+  const SessionOptions *session = nullptr;
+  /// Specialisations a host asks for (see EntryRequest), and where their
+  /// results go (one per request, in order; must be set if `entries` is not empty).
+  std::vector<EntryRequest> entries;
+  std::vector<EntryResult> *entryResults = nullptr;
 };
 
 /// Checks the programs (the main file first, then its imports) and builds
@@ -121,6 +215,8 @@ public:
   // ---- Declarations (Elaborator.cpp) -------------------------------------------------
   void collectDeclarations(const ast::Program &p);
   void checkUnused(const ast::FnDecl &fn);
+  /// Specialises a host's EntryRequest (ElaborateOptions::entries).
+  EntryResult elabEntry(const EntryRequest &req, const ast::Program &main);
   void checkSignature(const ast::FnDecl &fn, const ast::ModelDecl *owner);
   bool bindParamType(const ast::TypeExpr &t, const SType &actual, std::map<std::string, int64_t> &dims,
                      std::map<std::string, SType> &generics, const std::string &fnName,
@@ -205,6 +301,16 @@ public:
   SValue printValue(const std::vector<SValue> &vals, SourceLoc loc);
   std::string modelPathOf(const ast::Expr &e, std::string &root);
 
+  // ---- REPL sessions (ElabSession.cpp) -----------------------------------------------
+  /// Adds the prelude's parameters to `main` and binds the ones that resolve.
+  void sessionPrelude(ir::Region &mainBody);
+  /// Elaborates the entry's trailing expression; prints it if asked.
+  SValue sessionTrailing(const ast::ExprStmt &s);
+  /// The values `main` returns; fills in the session's result.
+  std::vector<ir::Value *> sessionResults(const SValue &trailing);
+  PortableType toPortable(const SType &t) const;
+  std::optional<SType> fromPortable(const PortableType &p, std::string &why);
+
   // ---- Built-ins (Builtins.cpp) ------------------------------------------------------
   /// Elaborates a call to a built-in; returns nullopt if `name` is not one.
   std::optional<SValue> callBuiltin(const std::string &name, const ast::CallExpr &call,
@@ -229,6 +335,7 @@ public:
   std::map<std::string, std::unique_ptr<FnInstance>> instances_;  ///< by key
   std::map<std::string, int> fnNameCount_;                       ///< for unique IR names
   std::vector<const ast::FnDecl *> callStack_;                   ///< recursion detection
+  FnInstance *lastInstance_ = nullptr; ///< the specialisation the latest callFunction used
   FnContext *ctx_ = nullptr;
   std::vector<std::string> bindingGenerics_; ///< generic names of the call being bound
   /// The annotated type of the `let`/`var` being elaborated (for `load_npy`).

@@ -1,5 +1,6 @@
 //===- frontend/Types.cpp - Semantic types of PTL values --------------------===//
 #include "frontend/Types.h"
+#include "frontend/Elaborator.h"
 
 #include <sstream>
 
@@ -78,6 +79,29 @@ std::string SType::str() const {
   return "?";
 }
 
+HostType SType::describe() const {
+  HostType h;
+  switch (kind) {
+  case Unit: h.kind = HostType::Unit; break;
+  case Tensor: h.kind = HostType::Tensor; h.tensor = tensor; break;
+  case Tuple: h.kind = HostType::Tuple; break;
+  case Record: h.kind = HostType::Record; h.names = names; break;
+  case Model:
+    h.kind = HostType::Model;
+    for (size_t i = leafBegin; i < leafEnd; ++i) {
+      const Leaf &l = model->leaves[i];
+      h.leaves.push_back({l.path, l.stored, l.value, l.trainable,
+                          l.transform.kind == Transform::Identity ? "" : l.transform.describe()});
+    }
+    break;
+  }
+  for (const SType &e : elems) h.elems.push_back(e.describe());
+  bool spellable = kind != Record && (kind != Model || (leafBegin == 0 && leafEnd == model->leaves.size()));
+  for (const HostType &e : h.elems) spellable = spellable && !e.spelling.empty();
+  if (spellable) h.spelling = str();
+  return h;
+}
+
 bool SType::operator==(const SType &o) const {
   if (kind != o.kind)
     return false;
@@ -92,3 +116,22 @@ bool SType::operator==(const SType &o) const {
 }
 
 } // namespace ptl::sema
+
+std::vector<ptl::ir::Type> ptl::HostType::flat() const {
+  std::vector<ir::Type> out;
+  switch (kind) {
+  case Unit: break;
+  case Tensor: out.push_back(tensor); break;
+  case Model:
+    for (const Leaf &l : leaves) out.push_back(l.stored);
+    break;
+  case Tuple:
+  case Record:
+    for (const HostType &e : elems) {
+      std::vector<ir::Type> sub = e.flat();
+      out.insert(out.end(), sub.begin(), sub.end());
+    }
+    break;
+  }
+  return out;
+}

@@ -17,6 +17,10 @@
 #include <string>
 #include <vector>
 
+namespace ptl {
+struct HostType;
+}
+
 namespace ptl::sema {
 
 /// The bijection between a parameter's stored (unconstrained) value u and
@@ -106,6 +110,8 @@ struct SType {
   void flatten(std::vector<ir::Type> &out) const;
   /// "f32[3]", "(f32, f32[3])", "MLP", "Linear(1, 40)".
   std::string str() const;
+  /// The type as hosts see it (frontend/Elaborator.h HostType).
+  HostType describe() const;
   bool operator==(const SType &o) const;
   bool operator!=(const SType &o) const { return !(*this == o); }
 };

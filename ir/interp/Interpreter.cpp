@@ -162,6 +162,12 @@ struct DepthScope {
 } // namespace
 
 void Interpreter::checkBudget(const Op *op) {
+  if (interruptRequested_.load(std::memory_order_relaxed)) {
+    interruptRequested_ = false;
+    RuntimeFault f("interrupted");
+    if (op && op->loc().valid()) f.loc = runtimeLoc(op->loc());
+    throw f;
+  }
   if (timeBudgeted_ && callDepth_ > 0 && std::chrono::steady_clock::now() > deadline_) {
     RuntimeFault f("time budget of " + secondsText(opts_.timeBudgetSeconds) + " s exceeded");
     if (op && op->loc().valid()) f.loc = runtimeLoc(op->loc());
@@ -179,6 +185,7 @@ std::vector<Tensor> Interpreter::call(const std::string &function, const std::ve
       deadline_ = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                           std::chrono::duration<double>(opts_.timeBudgetSeconds));
     liveBytesAtStart_ = Tensor::liveBytes();
+    interruptRequested_ = false;
   }
   DepthScope depth(callDepth_);
   const Function *f = module_.lookup(function);

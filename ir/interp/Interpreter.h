@@ -101,6 +101,10 @@ public:
   /// statement. Safe to call from another thread. A request made while no
   /// `train` loop runs is dropped when the next one starts.
   void requestStop() { stopRequested_ = true; }
+  /// Makes the running call() throw RuntimeFault("interrupted") at its next
+  /// op or loop iteration (the REPL's Ctrl-C outside `train`). Safe to call
+  /// from a signal handler or another thread; cleared when a call() starts.
+  void requestInterrupt() { interruptRequested_ = true; }
   /// Whether a stop was requested (requestStop or SIGINT). (For kernels.)
   bool stopRequested() const;
   /// Starts a `train` loop of `total` steps: pushes its TrainRun and, for the
@@ -126,6 +130,7 @@ private:
   std::map<std::pair<int, int>, int64_t> executions_; ///< by (op kind, source line)
   std::vector<std::unique_ptr<TrainRun>> trains_;      ///< running `train` loops, innermost last
   std::atomic<bool> stopRequested_{false};
+  std::atomic<bool> interruptRequested_{false};
   int callDepth_ = 0;                                  ///< nesting of call()
   bool timeBudgeted_ = false;                          ///< the running call() has a time budget
   std::chrono::steady_clock::time_point deadline_;     ///< of the outermost call(), if budgeted

@@ -33,7 +33,7 @@ std::unique_ptr<ir::Module> compileGrad(const std::string &src, ir::AutodiffOpti
   std::unique_ptr<ir::Module> m;
   if (c.loadSource("test.ptl", src)) m = c.elaborate({});
   if (!m) {
-    for (const Diagnostic &d : c.diagnostics().all())
+    for (const ReportedDiagnostic &d : c.diagnostics().all())
       FAIL_CHECK(d.loc.line << ":" << d.loc.col << ": " << d.message);
     return nullptr;
   }

@@ -450,7 +450,7 @@ Ran runSource(const std::string &src) {
   comp.diagnostics().setQuiet(true);
   std::unique_ptr<ir::Module> m;
   if (comp.loadSource("test.ptl", src)) m = comp.elaborate({});
-  for (const Diagnostic &d : comp.diagnostics().all())
+  for (const ReportedDiagnostic &d : comp.diagnostics().all())
     if (d.severity == Severity::Error)
       r.errors.push_back(std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col) + ": " + d.message);
   if (!m) return r;

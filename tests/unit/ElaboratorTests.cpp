@@ -34,7 +34,7 @@ Compiled compileSource(const std::string &src) {
   c.comp = std::make_unique<Compilation>(nullptr);
   c.comp->diagnostics().setQuiet(true);
   if (c.comp->loadSource("test.ptl", src)) c.module = c.comp->elaborate({});
-  for (const Diagnostic &d : c.comp->diagnostics().all())
+  for (const ReportedDiagnostic &d : c.comp->diagnostics().all())
     if (d.severity == Severity::Error)
       c.errors.push_back(std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col) + ": " + d.message);
   return c;

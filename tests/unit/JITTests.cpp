@@ -127,7 +127,7 @@ std::unique_ptr<Module> compilePTL(const std::string &src) {
   std::unique_ptr<Module> m;
   if (c.loadSource("test.ptl", src)) m = c.elaborate({});
   if (!m) {
-    for (const Diagnostic &d : c.diagnostics().all()) FAIL_CHECK(d.loc.line << ":" << d.loc.col << ": " << d.message);
+    for (const ReportedDiagnostic &d : c.diagnostics().all()) FAIL_CHECK(d.loc.line << ":" << d.loc.col << ": " << d.message);
     return nullptr;
   }
   PassManager pm;

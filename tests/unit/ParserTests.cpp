@@ -31,7 +31,7 @@ struct Parsed {
       s += std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col) + ": " + d.message + "\n";
     return s;
   }
-  const Diagnostic &firstError() const { return diags.all().at(0); }
+  const ReportedDiagnostic &firstError() const { return diags.all().at(0); }
 };
 
 std::unique_ptr<Parsed> parse(const std::string &src) {

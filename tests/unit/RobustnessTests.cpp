@@ -72,7 +72,7 @@ std::unique_ptr<ir::Module> compileIn(const fs::path &dir, const std::string &sr
   eo.baseDir = dir.string();
   if (c.loadSource((dir / "test.ptl").string(), src)) m = c.elaborate(eo);
   if (!m) {
-    for (const Diagnostic &d : c.diagnostics().all())
+    for (const ReportedDiagnostic &d : c.diagnostics().all())
       errors += std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col) + ": " + d.message + "\n";
     return nullptr;
   }

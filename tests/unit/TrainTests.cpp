@@ -42,7 +42,7 @@ std::unique_ptr<ir::Module> compileScript(const std::string &src, std::vector<st
   std::unique_ptr<ir::Module> m;
   if (c.loadSource("test.ptl", src)) m = c.elaborate({});
   if (!m) {
-    for (const Diagnostic &d : c.diagnostics().all()) {
+    for (const ReportedDiagnostic &d : c.diagnostics().all()) {
       if (errors) errors->push_back(std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col) + ": " + d.message);
       else FAIL_CHECK(d.loc.line << ":" << d.loc.col << ": " << d.message);
     }

@@ -9,6 +9,9 @@
 //   ptlc --emit=ast|ir FILE          print a stage
 //   ptlc --emit=llvm|asm [-ON] FILE  print the optimised LLVM IR / native assembly
 //   ptlc opt FILE.ir                 parse textual IR, verify, print it again
+//   ptlc build FILE -o OUT.o|OUT.a   compile ahead of time: object/library + C header
+//        [--header H] [--name N] [--cpu C] [-ON]   (tools/ptlc/Build.h)
+//   ptlc                             the REPL (tools/ptlc/Repl.h)
 //
 // Limits and the sandbox (run, check and --emit):
 //   --allow-dir DIR (repeatable)     the script may also read and write under DIR
@@ -36,6 +39,8 @@
 #include "ir/interp/Interpreter.h"
 #include "ir/interp/Limits.h"
 #include "ir/passes/Passes.h"
+#include "tools/ptlc/Build.h"
+#include "tools/ptlc/Repl.h"
 #include "runtime/Errors.h"
 #include "runtime/Sandbox.h"
 #include "runtime/Tensor.h"
@@ -74,6 +79,7 @@ struct DriverOptions {
   ir::ResourceLimits limits;        ///< --max-tensor-bytes, --max-loop-trips
   double timeBudget = 0;            ///< run --time-budget SECONDS
   int64_t memoryBudget = 0;         ///< run --memory-budget BYTES
+  ptlc::BuildOptions build;         ///< `build`: output, header, name, cpu
 };
 
 /// The sandbox of a script: its directory, the working directory and
@@ -280,6 +286,12 @@ int cmdRun(const DriverOptions &o) {
   return 0;
 }
 
+int cmdBuild(const DriverOptions &o) {
+  Compilation c;
+  auto m = compile(c, o);
+  return m ? ptlc::buildAhead(*m, o.file, o.optLevel, o.build) : 1;
+}
+
 int cmdOpt(const DriverOptions &o) {
   std::ifstream in(o.file, std::ios::binary);
   if (!in) {
@@ -306,7 +318,7 @@ int cmdOpt(const DriverOptions &o) {
 } // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app{"ptlc: the PTL compiler — run, check and inspect .ptl scripts"};
+  CLI::App app{"ptlc: the PTL compiler — run, check and inspect .ptl scripts (no arguments: the REPL)"};
   app.set_version_flag("--version", std::string("ptlc ") + PTL_VERSION);
   DriverOptions o;
   app.add_option("--emit", o.emit,
@@ -334,8 +346,15 @@ int main(int argc, char **argv) {
   check->add_option("file", o.file, "The script")->required();
   check->add_option("--arg", o.args, "Script argument name=value");
 
+  auto *build = app.add_subcommand("build", "Compile a script ahead of time: an object file or static library, "
+                                            "and a C header for its functions");
+  build->add_option("file", o.file, "The script")->required();
+  build->add_option("--arg", o.args, "Script argument name=value (read with arg(name, default))");
+  build->add_option("-O", o.optLevel, "LLVM optimisation level 0..3 (-O2 by default)")->check(CLI::Range(0, 3));
+  ptlc::addBuildOptions(*build, o.build);
+
   // The sandbox and the limits, for everything that compiles a script.
-  for (CLI::App *a : {&app, run, check}) {
+  for (CLI::App *a : {&app, run, check, build}) {
     a->add_option("--allow-dir", o.allowDirs,
                   "Let the script read and write under DIR too (repeatable; by default only the script's "
                   "directory and the working directory)");
@@ -369,6 +388,7 @@ int main(int argc, char **argv) {
   if (run->parsed()) return cmdRun(o);
   if (check->parsed()) return cmdCheck(o);
   if (opt->parsed()) return cmdOpt(o);
+  if (build->parsed()) return cmdBuild(o);
   if (!o.emit.empty()) {
     if (o.file.empty()) {
       std::cerr << "ptlc: error: --emit needs a file\n";
@@ -380,6 +400,6 @@ int main(int argc, char **argv) {
     o.interp = true;
     return cmdRun(o);
   }
-  std::cout << app.help();
-  return argc > 1 ? 1 : 0;
+  // No subcommand and no file: the REPL (tools/ptlc/Repl.h), in the sandbox set above.
+  return repl::runRepl({});
 }

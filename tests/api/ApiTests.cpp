@@ -1,0 +1,295 @@
+//===- tests/api/ApiTests.cpp - The C++ embedding API (<ptl/ptl.hpp>) ---------===//
+//
+// Linked against the shared library only, as a host program is. Values are
+// checked against results worked out by hand; every error case checks the
+// exception's type and message and that the engine keeps working after it.
+//
+//===----------------------------------------------------------------------===//
+#include <ptl/ptl.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *kModel = R"(
+model Affine {
+  param w: f32[3] = ones()
+  param s: f32 = 2.0 constrain > 0
+  param frozen: f32 = 5.0 stop_grad
+  fn apply(x: f32[N, 3]) -> f32[N] = sum(x * w, axis = 1) * s + frozen
+}
+fn predict(m: Affine, x: f32[N, 3]) -> f32[N] = m.apply(x)
+fn loss(m: Affine, x: f32[N, 3], y: f32[N]) -> f32 = mean((m.apply(x) - y) ^ 2)
+fn gradient(m: Affine, x: f32[N, 3], y: f32[N]) -> Affine = grad(loss(m, x, y), m)
+fn scale(x: f32[N], k: f32) -> f32[N] = x * k
+fn both(x: f32[N]) -> (f32, f32[N]) = (sum(x), x * 2.0)
+fn pick(x: f32[4], i: i32[2]) -> f32[2] = take(x, i, axis = 0)
+fn checked(x: f32) -> f32 {
+  let m = Bounded(v = x)
+  return m.v
+}
+model Bounded {
+  param v: f32 = 0.5 constrain in [0, 1] check
+}
+)";
+
+ptl::Engine &engine() {
+  static ptl::Engine e;
+  return e;
+}
+
+ptl::Module &module() {
+  static ptl::Module m = engine().load_string(kModel, "affine.ptl");
+  return m;
+}
+
+} // namespace
+
+TEST_CASE("a function is specialised per argument shape and computes the right values", "[api]") {
+  ptl::Function scale = module().function("scale");
+  std::vector<float> a = {1, 2, 3};
+  std::vector<float> b = {1, 2, 3, 4, 5};
+  ptl::Value ra = scale(ptl::Tensor::view(a.data(), {3}), 2.0f);
+  ptl::Value rb = scale(ptl::Tensor::view(b.data(), {5}), 0.5f);
+  CHECK(ra.type() == "f32[3]");
+  CHECK(rb.type() == "f32[5]");
+  CHECK(ra.tensor().toVector<float>() == std::vector<float>{2, 4, 6});
+  CHECK(rb.tensor().toVector<float>() == std::vector<float>{0.5f, 1, 1.5f, 2, 2.5f});
+}
+
+TEST_CASE("views are not copied: the compiled code reads the host's buffer", "[api]") {
+  ptl::Function scale = module().function("scale");
+  std::vector<float> a = {1, 2, 3};
+  ptl::Tensor view = ptl::Tensor::view(a.data(), {3});
+  CHECK(scale(view, 1.0f).tensor().toVector<float>() == std::vector<float>{1, 2, 3});
+  a[1] = 40;
+  CHECK(scale(view, 1.0f).tensor().toVector<float>() == std::vector<float>{1, 40, 3});
+  ptl::Tensor copy = ptl::Tensor::from(a, {3});
+  a[1] = 7;
+  CHECK(copy.toVector<float>() == std::vector<float>{1, 40, 3});
+}
+
+TEST_CASE("integer arguments convert to the function's float parameters", "[api]") {
+  std::vector<float> a = {1, 2};
+  ptl::Value r = module().function("scale")(ptl::Tensor::view(a.data(), {2}), int32_t(3));
+  CHECK(r.tensor().toVector<float>() == std::vector<float>{3, 6});
+}
+
+TEST_CASE("tuple results come back as tuples", "[api]") {
+  std::vector<float> a = {1, 2, 3};
+  ptl::Value r = module().function("both")(ptl::Tensor::view(a.data(), {3}));
+  REQUIRE(r.kind() == ptl::Value::Kind::Tuple);
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].scalar<float>() == 6.0f);
+  CHECK(r[1].tensor().toVector<float>() == std::vector<float>{2, 4, 6});
+  CHECK(r.type() == "(f32, f32[3])");
+}
+
+TEST_CASE("make builds a model, param reads constrained values, raw the stored ones", "[api]") {
+  ptl::Value m = module().make("Affine", 0);
+  CHECK(m.is_model());
+  CHECK(m.type() == "Affine");
+  CHECK(m.paths() == std::vector<std::string>{"w", "s", "frozen"});
+  CHECK(m.param("s").scalar<float>() == Approx(2.0f));
+  // s = softplus(u): u = log(exp(2) - 1)
+  CHECK(m.raw("s").scalar<float>() == Approx(std::log(std::exp(2.0) - 1.0)).epsilon(1e-6));
+  CHECK(m.trainable("w"));
+  CHECK_FALSE(m.trainable("frozen"));
+
+  std::vector<float> x = {1, 2, 3, 0, 1, 0};
+  ptl::Value y = module().function("predict")(m, ptl::Tensor::view(x.data(), {2, 3}));
+  // sum(x * 1) * 2 + 5
+  CHECK(y.tensor().toVector<float>() == std::vector<float>{17, 7});
+}
+
+TEST_CASE("make takes overrides in constrained coordinates, checked against the domain", "[api]") {
+  std::vector<float> w = {1, 0, -1};
+  ptl::Value m = module().make("Affine", 3, {{"w", ptl::Tensor::view(w.data(), {3})}, {"s", 0.5f}});
+  CHECK(m.param("w").toVector<float>() == w);
+  CHECK(m.param("s").scalar<float>() == Approx(0.5f));
+  try {
+    module().make("Affine", 0, {{"s", -1.0f}});
+    FAIL("a negative s was accepted");
+  } catch (const ptl::RuntimeError &e) {
+    CHECK_THAT(e.what(), Catch::Contains("s"));
+    CHECK_THAT(e.what(), Catch::Contains("domain"));
+  }
+}
+
+TEST_CASE("set_param writes through the transform and set_raw checks the stored type", "[api]") {
+  ptl::Value m = module().make("Affine", 0);
+  ptl::Value before = m;
+  m.set_param("s", ptl::Tensor::scalar(ptl::DType::F32, 3.0));
+  CHECK(m.param("s").scalar<float>() == Approx(3.0f));
+  CHECK(before.param("s").scalar<float>() == Approx(2.0f)); // values are immutable: copies unaffected
+  m.set_raw("s", ptl::Tensor::scalar(ptl::DType::F32, 0.0));
+  CHECK(m.param("s").scalar<float>() == Approx(std::log(2.0)).epsilon(1e-6)); // softplus(0)
+  CHECK_THROWS_AS(m.set_raw("w", ptl::Tensor::zeros(ptl::DType::F32, {4})), ptl::RuntimeError);
+  CHECK_THROWS_AS(m.raw("nope"), ptl::RuntimeError);
+  CHECK_THROWS_AS(m.set_param("s", ptl::Tensor::scalar(ptl::DType::F32, -1.0)), ptl::RuntimeError);
+}
+
+TEST_CASE("a gradient comes back as a model value and matches the closed form", "[api]") {
+  ptl::Value m = module().make("Affine", 0);
+  std::vector<float> x = {1, 2, 3};
+  std::vector<float> y = {10};
+  ptl::Value g = module().function("gradient")(m, ptl::Tensor::view(x.data(), {1, 3}),
+                                               ptl::Tensor::view(y.data(), {1}));
+  REQUIRE(g.is_model());
+  // pred = 6 * 2 + 5 = 17, r = 7; dL/dw_i = 2 r s x_i = 28 x_i
+  CHECK(g.raw("w").toVector<float>() == std::vector<float>{28, 56, 84});
+  // dL/du = 2 r * sum(x w) * sigmoid(u), with softplus(u) = 2
+  double sig = 1.0 - std::exp(-2.0);
+  CHECK(g.raw("s").scalar<double>() == Approx(2 * 7 * 6 * sig).epsilon(1e-5));
+  CHECK(g.raw("frozen").scalar<float>() == 0.0f);
+}
+
+TEST_CASE("arguments that do not fit are a RuntimeError and the module keeps working", "[api]") {
+  ptl::Function predict = module().function("predict");
+  ptl::Value m = module().make("Affine", 0);
+  std::vector<float> x(8, 1.0f);
+  try {
+    predict(m, ptl::Tensor::view(x.data(), {2, 4}));
+    FAIL("no error");
+  } catch (const ptl::RuntimeError &e) {
+    CHECK_THAT(e.what(), Catch::Contains("predict(Affine, f32[2, 4])"));
+    CHECK_THAT(e.what(), Catch::Contains("f32[N, 3]"));
+    REQUIRE_FALSE(e.diagnostics().empty());
+    CHECK(e.diagnostics()[0].severity == "error");
+  }
+  std::vector<double> xd(6, 1.0);
+  CHECK_THROWS_AS(predict(m, ptl::Tensor::view(xd.data(), {2, 3})), ptl::RuntimeError); // f64 for f32
+  CHECK_THROWS_AS(predict(m), ptl::RuntimeError);                                       // too few
+  CHECK(predict(m, ptl::Tensor::view(x.data(), {2, 3})).tensor().toVector<float>() == std::vector<float>{11, 11});
+}
+
+TEST_CASE("a fault in compiled code is a RuntimeError with the .ptl location", "[api]") {
+  std::vector<float> x = {1, 2, 3, 4};
+  std::vector<int32_t> ok = {3, 0}, bad = {1, 9};
+  ptl::Function pick = module().function("pick");
+  CHECK(pick(ptl::Tensor::view(x.data(), {4}), ptl::Tensor::view(ok.data(), {2})).tensor().toVector<float>() ==
+        std::vector<float>{4, 1});
+  try {
+    pick(ptl::Tensor::view(x.data(), {4}), ptl::Tensor::view(bad.data(), {2}));
+    FAIL("no error");
+  } catch (const ptl::RuntimeError &e) {
+    REQUIRE_FALSE(e.diagnostics().empty());
+    CHECK(e.diagnostics()[0].file == "affine.ptl");
+    CHECK(e.diagnostics()[0].line == 13);
+    CHECK_THAT(e.what(), Catch::Contains("9"));
+  }
+  try {
+    module().function("checked")(1.5f);
+    FAIL("no error");
+  } catch (const ptl::RuntimeError &e) {
+    CHECK_THAT(e.what(), Catch::Contains("v"));
+    CHECK_THAT(e.what(), Catch::Contains("1.5"));
+  }
+  CHECK(module().function("checked")(0.25f).scalar<float>() == 0.25f);
+}
+
+TEST_CASE("source that does not compile is a CompileError with located diagnostics", "[api]") {
+  try {
+    engine().load_string("fn f(x: f32) -> f32 =\n  x + y\n", "broken.ptl");
+    FAIL("no error");
+  } catch (const ptl::CompileError &e) {
+    REQUIRE_FALSE(e.diagnostics().empty());
+    const ptl::Diagnostic &d = e.diagnostics()[0];
+    CHECK(d.file == "broken.ptl");
+    CHECK(d.line == 2);
+    CHECK(d.col == 7);
+    CHECK_THAT(d.message, Catch::Contains("'y'"));
+    CHECK_THAT(d.rendered, Catch::Contains("broken.ptl:2:7: error:"));
+    CHECK_THAT(d.rendered, Catch::Contains("^"));
+  }
+  CHECK_THROWS_AS(engine().load_file("/nonexistent/dir/model.ptl"), ptl::CompileError);
+  CHECK_THROWS_AS(module().function("no_such_function"), ptl::CompileError);
+  CHECK_THROWS_AS(module().make("NoSuchModel"), ptl::RuntimeError);
+}
+
+TEST_CASE("save and load round-trip a model and the sandbox refuses paths outside", "[api]") {
+  fs::path dir = fs::temp_directory_path() / ("ptl_api_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  ptl::EngineOptions opts;
+  opts.allowed_dirs = {dir.string()};
+  ptl::Engine e(opts);
+  ptl::Module mod = e.load_string(kModel, "affine.ptl");
+  std::vector<float> w = {1, 2, 3};
+  ptl::Value m = mod.make("Affine", 0, {{"w", ptl::Tensor::view(w.data(), {3})}});
+  std::string file = (dir / "m.safetensors").string();
+  mod.save(file, m);
+  ptl::Value back = mod.load("Affine", file);
+  CHECK(back.param("w").toVector<float>() == w);
+  CHECK(back.raw("s").scalar<float>() == m.raw("s").scalar<float>());
+  CHECK_THROWS_AS(mod.load("Affine", (dir / "missing.safetensors").string()), ptl::RuntimeError);
+  try {
+    mod.save("/proc/ptl_outside.safetensors", m);
+    FAIL("no error");
+  } catch (const ptl::RuntimeError &err) {
+    CHECK_THAT(err.what(), Catch::Contains("/proc/ptl_outside.safetensors"));
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the interpreter option gives the same results as the JIT", "[api]") {
+  ptl::EngineOptions opts;
+  opts.jit = false;
+  ptl::Engine interp(opts);
+  ptl::Module mod = interp.load_string(kModel, "affine.ptl");
+  ptl::Value m = mod.make("Affine", 1);
+  ptl::Value mj = module().make("Affine", 1);
+  std::vector<float> x = {0.5f, -1, 2, 3, 0.25f, -2};
+  std::vector<float> y = {1, 2};
+  ptl::Value gi = mod.function("gradient")(m, ptl::Tensor::view(x.data(), {2, 3}), ptl::Tensor::view(y.data(), {2}));
+  ptl::Value gj = module().function("gradient")(mj, ptl::Tensor::view(x.data(), {2, 3}),
+                                                ptl::Tensor::view(y.data(), {2}));
+  for (const std::string &p : gi.paths()) CHECK(gi.raw(p).toVector<float>() == gj.raw(p).toVector<float>());
+}
+
+TEST_CASE("several threads may call compiled functions of one module at once", "[api]") {
+  ptl::Function scale = module().function("scale");
+  std::vector<float> base(64);
+  for (size_t i = 0; i < base.size(); ++i) base[i] = float(i);
+  scale(ptl::Tensor::view(base.data(), {64}), 1.0f); // compile once
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 200; ++k) {
+        float factor = float(t * 1000 + k);
+        std::vector<float> r =
+            scale(ptl::Tensor::view(base.data(), {64}), factor).tensor().toVector<float>();
+        for (size_t i = 0; i < r.size(); ++i)
+          if (r[i] != base[i] * factor) ++wrong;
+      }
+    });
+  for (std::thread &th : threads) th.join();
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("print from compiled code goes to the engine stream and run() runs the statements", "[api]") {
+  std::ostringstream out;
+  ptl::EngineOptions opts;
+  opts.out = &out;
+  ptl::Engine e(opts);
+  ptl::Module mod = e.load_string("fn f(x: f32) -> f32 {\n  print(\"x is\", x)\n  return x + 1.0\n}\n"
+                                  "print(\"top level\", f(1.0))\n",
+                                  "printing.ptl");
+  CHECK(out.str().empty()); // loading does not run the statements
+  CHECK(mod.function("f")(2.0f).scalar<float>() == 3.0f);
+  CHECK(out.str() == "x is 2.0\n");
+  out.str("");
+  mod.run();
+  CHECK(out.str() == "x is 1.0\ntop level 2.0\n");
+}
