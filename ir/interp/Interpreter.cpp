@@ -185,7 +185,8 @@ std::vector<Tensor> Interpreter::call(const std::string &function, const std::ve
       deadline_ = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                           std::chrono::duration<double>(opts_.timeBudgetSeconds));
     liveBytesAtStart_ = Tensor::liveBytes();
-    interruptRequested_ = false;
+    // interruptRequested_ is not cleared here: a request that arrives just
+    // before the call starts (Ctrl-C in the REPL) must still stop it.
   }
   DepthScope depth(callDepth_);
   const Function *f = module_.lookup(function);

@@ -103,7 +103,8 @@ public:
   void requestStop() { stopRequested_ = true; }
   /// Makes the running call() throw RuntimeFault("interrupted") at its next
   /// op or loop iteration (the REPL's Ctrl-C outside `train`). Safe to call
-  /// from a signal handler or another thread; cleared when a call() starts.
+  /// from a signal handler or another thread; a request made just before a
+  /// call() starts applies to it. Cleared when acted on.
   void requestInterrupt() { interruptRequested_ = true; }
   /// Whether a stop was requested (requestStop or SIGINT). (For kernels.)
   bool stopRequested() const;

@@ -166,7 +166,11 @@ def main():
     r.entry("s\r", ["f32 = 0.0"], "an interrupted entry changes nothing")
     # Ctrl-C during a long train stops it after the current step and keeps the parameters.
     r.type("train m minimizing sum((m.w - target) ^ 2) with sgd(lr = 0.1) for 100000000 steps\r")
-    time.sleep(1.5)
+    # Interrupt once the progress line shows the loop is running (on a busy
+    # machine compiling the entry may take a while; an earlier Ctrl-C would
+    # end the entry before `train` starts).
+    r.read_until("/100000000", 60)
+    time.sleep(0.5)
     r.type("\x03")
     r.read_until(PROMPT, 60)
     out = r.entry("m.w\r", None)

@@ -1,8 +1,8 @@
 //===- tools/ptlc/main.cpp - The PTL compiler driver ------------------------===//
 //
-//   ptlc run FILE [--arg k=v]...     run a script (reference interpreter)
-//   ptlc run --jit FILE              run `main` as native code (LLVM ORC JIT) when
-//                                    it compiles, else say why and interpret it
+//   ptlc run FILE [--arg k=v]...     run a script as native code (LLVM ORC JIT)
+//        [--interp]                  in the reference interpreter instead
+//                                    (--jit, the default, is accepted too)
 //        [--stats]                   then print timings and counters to stderr (bench/)
 //        [-O0|-O1|-O2|-O3]           LLVM optimisation level of the JIT (default -O2)
 //   ptlc check FILE                  parse and type/shape-check
@@ -21,8 +21,9 @@
 //   --max-tensor-bytes N             reject (at check time) a tensor over N bytes
 //                                    (default 4G; 0 = no limit; K/M/G suffixes)
 //   --max-loop-trips N               reject a loop nest of more iterations (default 1e10)
-//   --time-budget S, --memory-budget N  (run) stop the interpreter after S seconds, or
-//                                    when its tensors hold more than N bytes
+//   --time-budget S, --memory-budget N  (run) stop after S seconds, or when tensors
+//                                    hold more than N bytes (these runs use the
+//                                    interpreter, which checks them between ops)
 //
 // Command-line parsing uses CLI11 (Debian's libcli11-dev): subcommands,
 // typed options and generated --help, with no code of our own to maintain.
@@ -69,7 +70,7 @@ struct DriverOptions {
   std::vector<std::string> args;
   bool printAfterAll = false;
   bool interp = false;
-  bool jit = false;                 ///< `run --jit`: native code where it compiles
+  bool jit = false;                 ///< `run --jit`: accepted; native code is the default
   bool noPasses = false;            ///< --emit=ir of the IR as elaborated
   bool stats = false;               ///< `run --stats`: one `ptlc-stats:` line on stderr
   int optLevel = 2;                 ///< -O0..-O3 for the JIT and --emit=llvm|asm
@@ -244,7 +245,9 @@ int cmdRun(const DriverOptions &o) {
   if (!m) return 1;
   ir::InterpOptions io;
   io.baseDir = fs::path(o.file).parent_path().string();
-  if (o.jit && !o.interp) {
+  // Native code unless --interp, or a budget only the interpreter enforces.
+  bool budgeted = o.timeBudget > 0 || o.memoryBudget > 0;
+  if (!o.interp && !budgeted) {
     std::string error;
     backend::EngineOptions eo;
     eo.optLevel = o.optLevel;
@@ -335,9 +338,9 @@ int main(int argc, char **argv) {
   run->add_option("file", o.file, "The script")->required();
   run->add_option("--arg", o.args, "Script argument name=value (read with arg(name, default))");
   run->add_flag("--stats", o.stats, "Print compile and run time (ms), tensor allocations and peak memory to stderr");
-  run->add_flag("--interp", o.interp, "Use the reference interpreter (the default)");
+  run->add_flag("--interp", o.interp, "Use the reference interpreter instead of native code");
   run->add_flag("--jit", o.jit,
-                "Run main as native code (LLVM JIT) if it compiles; otherwise say why and interpret it");
+                "Run as native code (LLVM JIT; the default) if it compiles, else say why and interpret it");
   run->add_flag("--print-ir-after-all", o.printAfterAll, "Print the IR after every pass (to stderr)");
   run->add_option("-O", o.optLevel, "With --jit: LLVM optimisation level 0..3 (-O2 by default)")
       ->check(CLI::Range(0, 3));
@@ -365,7 +368,7 @@ int main(int argc, char **argv) {
     a->add_option("--max-loop-trips", o.limits.maxLoopTrips,
                   "Reject a program with a loop nest of more iterations (default 10000000000; 0: no limit)");
   }
-  run->add_option("--time-budget", o.timeBudget, "Stop the run with an error after this many seconds")
+  run->add_option("--time-budget", o.timeBudget, "Stop the run with an error after this many seconds (runs in the interpreter)")
       ->check(CLI::NonNegativeNumber);
   run->add_option("--memory-budget", o.memoryBudget,
                   "Stop the run with an error when its tensors hold more than this many bytes (K/M/G suffixes)")
@@ -396,10 +399,7 @@ int main(int argc, char **argv) {
     }
     return cmdEmit(o);
   }
-  if (!o.file.empty()) {
-    o.interp = true;
-    return cmdRun(o);
-  }
+  if (!o.file.empty()) return cmdRun(o);
   // No subcommand and no file: the REPL (tools/ptlc/Repl.h), in the sandbox set above.
   return repl::runRepl({});
 }
