@@ -389,8 +389,7 @@ namespace {
 const HostType::Leaf &leafOf(const detail::ValueData &d, const std::string &path) {
   for (const HostType::Leaf &l : d.type.leaves)
     if (l.path == path) return l;
-  detail::throwRuntime((d.type.spelling.empty() ? std::string("the value") : d.type.spelling) +
-                       " has no parameter '" + path + "'");
+  detail::throwRuntime(d.type.spelling + " has no parameter '" + path + "'");
 }
 
 ModuleImpl &originOf(const detail::ValueData &d, const std::string &what) {

@@ -10,6 +10,7 @@
 #include "api/ValueData.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace ptl {
 namespace detail {
@@ -40,7 +41,7 @@ std::string spellingOf(const Value &v, const std::string &what) {
     return s + (d.elems.size() == 1 ? ",)" : ")");
   }
   case HostType::Model:
-    if (d.type.spelling.empty())
+    if (d.type.isSubtree())
       throwRuntime(what + ": a part of a model (a sub-tree) cannot be passed on its own");
     return d.type.spelling;
   case HostType::Record: throwRuntime(what + ": a record (what load_csv gives) cannot be passed to a function");
@@ -70,6 +71,9 @@ Value unflattenValue(const HostType &type, const std::vector<Tensor> &flat, size
   case HostType::Unit: break;
   case HostType::Tensor: d->tensor = flat.at(next++); break;
   case HostType::Model:
+    // Functions return whole models (a sub-tree does not match a declared
+    // model type), so a model value's leaves are all of its type's.
+    assert(!type.isSubtree() && "a function result is a whole model");
     for (size_t i = 0; i < type.leaves.size(); ++i) d->leaves.push_back(flat.at(next++));
     d->origin = origin;
     break;
@@ -133,7 +137,7 @@ std::string Value::type() const {
   switch (d_->type.kind) {
   case HostType::Unit: return "()";
   case HostType::Tensor: return typeString(d_->tensor.dtype(), d_->tensor.shape());
-  case HostType::Model: return d_->type.spelling.empty() ? "(part of a model)" : d_->type.spelling;
+  case HostType::Model: return d_->type.spelling;
   case HostType::Tuple:
   case HostType::Record: {
     bool record = d_->type.kind == HostType::Record;

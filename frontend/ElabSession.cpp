@@ -5,7 +5,7 @@
 // parameters (their stored leaves, in order) and are in scope under their
 // names; `main` returns the top-level bindings after the entry and the value
 // of a trailing expression, which it also prints as `TYPE = VALUE`. Types
-// travel between compilations as PortableType: a model type is resolved
+// travel between compilations as HostType: a model type is resolved
 // again against the current declarations, and a binding whose model no
 // longer exists or whose leaf layout changed is dropped (reported back).
 //
@@ -15,60 +15,23 @@
 namespace ptl {
 namespace sema {
 
-/// One line per leaf: path, stored type, transform, trainability.
-static std::vector<std::string> leafLayout(const ModelType &mt) {
-  std::vector<std::string> out;
-  for (const Leaf &l : mt.leaves)
-    out.push_back(l.path + ": " + l.stored.str() + " " + l.transform.describe() + (l.trainable ? "" : " stop_grad"));
-  return out;
-}
-
-PortableType Elaborator::toPortable(const SType &t) const {
-  PortableType p;
-  p.spelling = t.str();
-  switch (t.kind) {
-  case SType::Unit: p.kind = PortableType::Unit; break;
-  case SType::Tensor: p.kind = PortableType::Tensor; p.tensor = t.tensor; break;
-  case SType::Tuple:
-  case SType::Record:
-    p.kind = t.kind == SType::Tuple ? PortableType::Tuple : PortableType::Record;
-    for (const SType &e : t.elems) p.elems.push_back(toPortable(e));
-    p.names = t.names;
-    break;
-  case SType::Model: {
-    p.kind = PortableType::Model;
-    const ModelType &mt = *t.model;
-    p.model = mt.decl->name;
-    for (const ast::ModelTypeParam &tp : mt.decl->typeParams) {
-      auto it = mt.args.find(tp.name);
-      p.modelArgs.push_back(it == mt.args.end() ? 0 : it->second);
-    }
-    p.leafBegin = t.leafBegin;
-    p.leafEnd = t.leafEnd;
-    p.layout = leafLayout(mt);
-    break;
-  }
-  }
-  return p;
-}
-
-std::optional<SType> Elaborator::fromPortable(const PortableType &p, std::string &why) {
+std::optional<SType> Elaborator::fromHostType(const HostType &p, std::string &why) {
   switch (p.kind) {
-  case PortableType::Unit: return SType::unit();
-  case PortableType::Tensor: return SType::tensorOf(p.tensor);
-  case PortableType::Tuple:
-  case PortableType::Record: {
+  case HostType::Unit: return SType::unit();
+  case HostType::Tensor: return SType::tensorOf(p.tensor);
+  case HostType::Tuple:
+  case HostType::Record: {
     SType s;
-    s.kind = p.kind == PortableType::Tuple ? SType::Tuple : SType::Record;
+    s.kind = p.kind == HostType::Tuple ? SType::Tuple : SType::Record;
     s.names = p.names;
-    for (const PortableType &e : p.elems) {
-      std::optional<SType> et = fromPortable(e, why);
+    for (const HostType &e : p.elems) {
+      std::optional<SType> et = fromHostType(e, why);
       if (!et) return std::nullopt;
       s.elems.push_back(*et);
     }
     return s;
   }
-  case PortableType::Model: {
+  case HostType::Model: {
     auto it = models_.find(p.model);
     if (it == models_.end()) {
       why = "model '" + p.model + "' is no longer declared";
@@ -85,7 +48,7 @@ std::optional<SType> Elaborator::fromPortable(const PortableType &p, std::string
       why = "model '" + p.model + "' no longer builds";
       return std::nullopt;
     }
-    if (leafLayout(*mt) != p.layout) {
+    if (SType::modelOf(mt).describe().leaves != p.leaves) {
       why = "the parameters of model '" + p.model + "' changed";
       return std::nullopt;
     }
@@ -109,7 +72,7 @@ void Elaborator::sessionPrelude(ir::Region &mainBody) {
       continue;
     }
     std::string why;
-    std::optional<SType> t = fromPortable(sb.type, why);
+    std::optional<SType> t = fromHostType(sb.type, why);
     if (!t) {
       // A dropped binding takes no parameters.
       if (res) res->dropped.push_back({sb.name, why});
@@ -164,7 +127,7 @@ std::vector<ir::Value *> Elaborator::sessionResults(const SValue &trailing) {
       sb.string = v.string;
     } else {
       if (v.leaves.size() != v.type.leafCount()) continue;
-      sb.type = toPortable(v.type);
+      sb.type = v.type.describe();
       if (v.constant && v.type.isScalar()) {
         sb.constant = v.constant;
         sb.weak = v.weak;
@@ -175,7 +138,7 @@ std::vector<ir::Value *> Elaborator::sessionResults(const SValue &trailing) {
   }
   if (!trailing.poisoned && !trailing.isString && trailing.type.kind != SType::Unit &&
       trailing.leaves.size() == trailing.type.leafCount()) {
-    if (res) res->trailing = toPortable(trailing.type);
+    if (res) res->trailing = trailing.type.describe();
     out.insert(out.end(), trailing.leaves.begin(), trailing.leaves.end());
   }
   return out;

@@ -31,27 +31,44 @@
 
 namespace ptl {
 
-/// A type carried from one compilation to the next (the REPL): it holds no
-/// pointer into a compilation; a model is named by its declaration and type
-/// arguments and is resolved again, and its leaf layout compared, each time.
-struct PortableType {
+/// A PTL type outside the compilation that made it: what the C++ embedding
+/// API and the REPL keep between compilations. It holds no pointer into a
+/// compilation; a model is named by its declaration and type arguments (and
+/// resolved again by the next compilation, which compares its leaves).
+struct HostType {
   enum Kind { Unit, Tensor, Tuple, Model, Record } kind = Unit;
-  ir::Type tensor;                     ///< Tensor
-  std::vector<PortableType> elems;     ///< Tuple, Record
-  std::vector<std::string> names;      ///< Record field names
-  std::string model;                   ///< Model: the declaration's name
-  std::vector<int64_t> modelArgs;      ///< Model: type arguments, in declaration order
-  size_t leafBegin = 0, leafEnd = 0;   ///< Model: the leaf range (a sub-tree)
-  /// Model: one "path: stored type transform" line per leaf of the whole
-  /// model, to notice a redefinition that changed the layout.
-  std::vector<std::string> layout;
-  std::string spelling;                ///< SType::str(): "Linear(1, 40)", "f32[3]"
+  ir::Type tensor;                 ///< Tensor
+  std::vector<HostType> elems;     ///< Tuple, Record (field types)
+  std::vector<std::string> names;  ///< Record field names
+  /// SType::str(): "f32[3]", "(f32, f32[3])", "Linear(1, 40)", and for a
+  /// model sub-tree "Linear(1, 40) (sub-tree)".
+  std::string spelling;
+  std::string model;               ///< Model: the declaration's name
+  std::vector<int64_t> modelArgs;  ///< Model: type arguments, in declaration order
+  /// One stored tensor of a model, in flattening order.
+  struct Leaf {
+    std::string path;      ///< "l1.W"
+    ir::Type stored;       ///< what the optimiser sees
+    ir::Type value;        ///< what a field read gives (after the transform)
+    bool trainable = true;
+    std::string transform; ///< Transform::describe(), "" for the identity
+    bool operator==(const Leaf &o) const {
+      return path == o.path && stored == o.stored && value == o.value && trainable == o.trainable &&
+             transform == o.transform;
+    }
+  };
+  std::vector<Leaf> leaves;          ///< Model: every leaf of the whole model
+  size_t leafBegin = 0, leafEnd = 0; ///< Model: the leaves this value holds (a sub-tree if not all)
+  /// A model value that holds only part of its model (`m.l2`).
+  bool isSubtree() const { return kind == Model && (leafBegin != 0 || leafEnd != leaves.size()); }
+  /// The IR types this type flattens to.
+  std::vector<ir::Type> flat() const;
 };
 
 /// A top-level binding handed from one REPL entry to the next.
 struct SessionBinding {
   std::string name;
-  PortableType type;
+  HostType type;
   bool isVar = false;
   std::optional<double> constant;      ///< a compile-time scalar (`let n = 3`) stays one
   bool weak = false;                   ///< an untyped literal keeps adapting its dtype
@@ -65,7 +82,7 @@ struct SessionResult {
   std::vector<SessionBinding> bindings;
   /// The trailing expression's type, if the entry ends in a non-unit
   /// expression; its leaves follow the bindings' in `main`'s results.
-  std::optional<PortableType> trailing;
+  std::optional<HostType> trailing;
   /// Prelude bindings dropped because their type no longer resolves: name, why.
   std::vector<std::pair<std::string, std::string>> dropped;
 };
@@ -77,29 +94,6 @@ struct SessionOptions {
   std::vector<SessionBinding> prelude;
   bool printTrailing = true;           ///< print the trailing value as `TYPE = VALUE`
   SessionResult *result = nullptr;     ///< filled in by elaboration
-};
-
-/// A PTL type as a host program sees it (the C++ embedding API): its
-/// structure, its source spelling and, for a model, its stored leaves.
-struct HostType {
-  enum Kind { Unit, Tensor, Tuple, Model, Record } kind = Unit;
-  ir::Type tensor;                 ///< Tensor
-  std::vector<HostType> elems;     ///< Tuple, Record (field types)
-  std::vector<std::string> names;  ///< Record field names
-  /// How the type is written in source: "f32[3]", "(f32, f32[3])", "MLP",
-  /// "Linear(1, 40)". A model sub-tree (`m.l2`) has no spelling (empty).
-  std::string spelling;
-  /// One stored tensor of a model, in flattening order.
-  struct Leaf {
-    std::string path;      ///< "l1.W"
-    ir::Type stored;       ///< what the optimiser sees
-    ir::Type value;        ///< what a field read gives (after the transform)
-    bool trainable = true;
-    std::string transform; ///< Transform::describe(), "" for the identity
-  };
-  std::vector<Leaf> leaves; ///< Model
-  /// The IR types this type flattens to.
-  std::vector<ir::Type> flat() const;
 };
 
 /// A host's request to specialise `function` for the parameter types of
@@ -308,8 +302,7 @@ public:
   SValue sessionTrailing(const ast::ExprStmt &s);
   /// The values `main` returns; fills in the session's result.
   std::vector<ir::Value *> sessionResults(const SValue &trailing);
-  PortableType toPortable(const SType &t) const;
-  std::optional<SType> fromPortable(const PortableType &p, std::string &why);
+  std::optional<SType> fromHostType(const HostType &p, std::string &why);
 
   // ---- Built-ins (Builtins.cpp) ------------------------------------------------------
   /// Elaborates a call to a built-in; returns nullopt if `name` is not one.

@@ -79,8 +79,18 @@ std::string SType::str() const {
   return "?";
 }
 
+/// A model type's leaves as HostType describes them.
+static std::vector<HostType::Leaf> describeLeaves(const ModelType &mt) {
+  std::vector<HostType::Leaf> out;
+  for (const Leaf &l : mt.leaves)
+    out.push_back({l.path, l.stored, l.value, l.trainable,
+                   l.transform.kind == Transform::Identity ? "" : l.transform.describe()});
+  return out;
+}
+
 HostType SType::describe() const {
   HostType h;
+  h.spelling = str();
   switch (kind) {
   case Unit: h.kind = HostType::Unit; break;
   case Tensor: h.kind = HostType::Tensor; h.tensor = tensor; break;
@@ -88,19 +98,20 @@ HostType SType::describe() const {
   case Record: h.kind = HostType::Record; h.names = names; break;
   case Model:
     h.kind = HostType::Model;
-    for (size_t i = leafBegin; i < leafEnd; ++i) {
-      const Leaf &l = model->leaves[i];
-      h.leaves.push_back({l.path, l.stored, l.value, l.trainable,
-                          l.transform.kind == Transform::Identity ? "" : l.transform.describe()});
+    h.model = model->decl->name;
+    for (const ast::ModelTypeParam &tp : model->decl->typeParams) {
+      auto it = model->args.find(tp.name);
+      h.modelArgs.push_back(it == model->args.end() ? 0 : it->second);
     }
+    h.leaves = describeLeaves(*model);
+    h.leafBegin = leafBegin;
+    h.leafEnd = leafEnd;
     break;
   }
   for (const SType &e : elems) h.elems.push_back(e.describe());
-  bool spellable = kind != Record && (kind != Model || (leafBegin == 0 && leafEnd == model->leaves.size()));
-  for (const HostType &e : h.elems) spellable = spellable && !e.spelling.empty();
-  if (spellable) h.spelling = str();
   return h;
 }
+
 
 bool SType::operator==(const SType &o) const {
   if (kind != o.kind)
@@ -123,7 +134,7 @@ std::vector<ptl::ir::Type> ptl::HostType::flat() const {
   case Unit: break;
   case Tensor: out.push_back(tensor); break;
   case Model:
-    for (const Leaf &l : leaves) out.push_back(l.stored);
+    for (size_t i = leafBegin; i < leafEnd; ++i) out.push_back(leaves[i].stored);
     break;
   case Tuple:
   case Record:

@@ -110,7 +110,7 @@ struct SType {
   void flatten(std::vector<ir::Type> &out) const;
   /// "f32[3]", "(f32, f32[3])", "MLP", "Linear(1, 40)".
   std::string str() const;
-  /// The type as hosts see it (frontend/Elaborator.h HostType).
+  /// The type as hosts and the REPL keep it (frontend/Elaborator.h HostType).
   HostType describe() const;
   bool operator==(const SType &o) const;
   bool operator!=(const SType &o) const { return !(*this == o); }

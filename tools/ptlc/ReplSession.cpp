@@ -31,22 +31,6 @@ namespace ptl::repl {
 
 namespace {
 
-/// Number of host tensors a binding of type `t` flattens to.
-size_t leafCount(const PortableType &t) {
-  switch (t.kind) {
-  case PortableType::Unit: return 0;
-  case PortableType::Tensor: return 1;
-  case PortableType::Model: return t.leafEnd - t.leafBegin;
-  case PortableType::Tuple:
-  case PortableType::Record: {
-    size_t n = 0;
-    for (const PortableType &e : t.elems) n += leafCount(e);
-    return n;
-  }
-  }
-  return 0;
-}
-
 std::string trim(const std::string &s) {
   size_t a = s.find_first_not_of(" \t\r\n");
   if (a == std::string::npos) return "";
@@ -344,7 +328,7 @@ bool Session::runSource(const std::string &text, const std::string &file, bool f
   for (const SessionBinding &sb : e->result.bindings) {
     Binding b;
     b.decl = sb;
-    size_t n = sb.string ? 0 : leafCount(sb.type);
+    size_t n = sb.string ? 0 : sb.type.flat().size();
     for (size_t i = 0; i < n && k < results.size(); ++i) b.values.push_back(results[k++].clone());
     next.push_back(std::move(b));
   }
@@ -553,10 +537,8 @@ std::optional<GradCheckResult> Session::gradCheck(const std::string &expr, const
   for (size_t j = 0; j < n; ++j) {
     DType dt = b->values[j].dtype();
     if (dt != DType::F32 && dt != DType::F64) continue;
-    if (b->decl.type.kind == PortableType::Model) {
-      const std::string &lay = b->decl.type.layout[b->decl.type.leafBegin + j];
-      if (lay.size() >= 10 && lay.compare(lay.size() - 10, 10, " stop_grad") == 0) continue;
-    }
+    if (b->decl.type.kind == HostType::Model && !b->decl.type.leaves[b->decl.type.leafBegin + j].trainable)
+      continue;
     leaves.push_back(j);
   }
   int64_t total = 0;
