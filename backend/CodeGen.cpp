@@ -848,22 +848,18 @@ void Lowering::lowerMatMul(const ir::Op &op) {
   for (int64_t &s : cSt) s *= M * N;
   LV A = buf(op.operand(0)), B = buf(op.operand(1));
   LV C = slot(t);
-  llvm::AllocaInst *acc = entryAlloca(elemTy(dt), "acc");
-  bool fl = isFloatT(dt);
+  // One runtime/Gemm.h product per batch element: the interpreter's kernel
+  // calls the same function, so both engines agree bit for bit (and large
+  // float products go to BLAS in both).
+  const char *name = dt == DType::F32 ? "ptlrt_gemm_f32" : dt == DType::F64 ? "ptlrt_gemm_f64" : "ptlrt_gemm_i32";
+  llvm::FunctionCallee gemm = helper(name, b_.getVoidTy(),
+                                     {b_.getPtrTy(), b_.getPtrTy(), b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty(),
+                                      b_.getInt64Ty()});
+  int64_t es = (int64_t)dtypeSize(dt);
   loopNest(batch, [&](const Indices &bi) {
-    LV aOff = offset(bi, aSt), bOff = offset(bi, bSt), cOff = offset(bi, cSt);
-    loop(0, M, [&](LV i) {
-      loop(0, N, [&](LV j) {
-        b_.CreateStore(zeroOf(dt), acc);
-        loop(0, K, [&](LV kk) {
-          LV av = load(dt, A, b_.CreateAdd(aOff, b_.CreateAdd(b_.CreateMul(i, i64(K)), kk)));
-          LV bv = load(dt, B, b_.CreateAdd(bOff, b_.CreateAdd(b_.CreateMul(kk, i64(N)), j)));
-          LV a = b_.CreateLoad(elemTy(dt), acc);
-          b_.CreateStore(fl ? b_.CreateFAdd(a, b_.CreateFMul(av, bv)) : b_.CreateAdd(a, b_.CreateMul(av, bv)), acc);
-        });
-        store(dt, b_.CreateLoad(elemTy(dt), acc), C, b_.CreateAdd(cOff, b_.CreateAdd(b_.CreateMul(i, i64(N)), j)));
-      });
-    });
+    auto at = [&](LV base, LV elems) { return b_.CreateInBoundsGEP(b_.getInt8Ty(), base, b_.CreateMul(elems, i64(es))); };
+    b_.CreateCall(gemm, {at(A, offset(bi, aSt)), at(B, offset(bi, bSt)), at(C, offset(bi, cSt)), i64(M), i64(N),
+                         i64(K)});
   });
   bufs_[op.result()] = C;
 }

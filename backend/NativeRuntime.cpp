@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "backend/NativeRuntime.h"
+#include "runtime/Gemm.h"
 
 #include "runtime/Errors.h"
 #include "runtime/Rng.h"
@@ -136,6 +137,15 @@ int32_t ptlrt_print(ExecContext *c, int32_t site, void *const *buffers) {
     c->failed = true;
   }
   return 1;
+}
+
+// matmul of one batch element: runtime/Gemm.h, as the interpreter's kernel
+void ptlrt_gemm_f32(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k) { ptl::gemm(a, b, c, m, n, k); }
+void ptlrt_gemm_f64(const double *a, const double *b, double *c, int64_t m, int64_t n, int64_t k) {
+  ptl::gemm(a, b, c, m, n, k);
+}
+void ptlrt_gemm_i32(const int32_t *a, const int32_t *b, int32_t *c, int64_t m, int64_t n, int64_t k) {
+  ptl::gemm(a, b, c, m, n, k);
 }
 
 // i32 pow by repeated squaring (runPow); the caller has excluded 0 to a negative power

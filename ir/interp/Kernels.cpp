@@ -13,6 +13,7 @@
 #include "runtime/Constraints.h"
 #include "runtime/Errors.h"
 #include "runtime/Formats.h"
+#include "runtime/Gemm.h"
 #include "runtime/Rng.h"
 #include "runtime/Sandbox.h"
 
@@ -613,8 +614,8 @@ std::vector<Tensor> runArgMax(const KernelArgs &k) {
 // Linear algebra, selection, normalisation
 //===----------------------------------------------------------------------===//
 
-// matmul: y[b, i, j] = sum_k a[b, i, k] * b[b, k, j], k ascending from 0;
-// a rank-1 operand is a row (left) or column (right) vector whose axis is dropped
+// matmul: y[b, i, j] = sum_k a[b, i, k] * b[b, k, j] (runtime/Gemm.h: k ascending
+// from 0, or BLAS for large float products); a rank-1 operand is a row (left) or column (right) vector whose axis is dropped
 std::vector<Tensor> runMatMul(const KernelArgs &k) {
   const Tensor &a = k.in[0], &b = k.in[1];
   Tensor out = newResult(k);
@@ -630,19 +631,12 @@ std::vector<Tensor> runMatMul(const KernelArgs &k) {
   std::vector<int64_t> ab = broadcastIndex(aBatch, batch), bb = broadcastIndex(bBatch, batch);
   withType(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T *pa = a.data<T>();
-    const T *pb = b.data<T>();
-    T *q = out.data<T>();
-    for (size_t bi = 0; bi < ab.size(); ++bi) {
-      const T *A = pa + ab[bi] * M * K;
-      const T *B = pb + bb[bi] * K * N;
-      T *C = q + (int64_t)bi * M * N;
-      for (int64_t i = 0; i < M; ++i)
-        for (int64_t j = 0; j < N; ++j) {
-          T acc = 0;
-          for (int64_t kk = 0; kk < K; ++kk) acc = (T)(acc + A[i * K + kk] * B[kk * N + j]);
-          C[i * N + j] = acc;
-        }
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int32_t>) {
+      // runtime/Gemm.h, which native code calls too (BLAS for large float products).
+      for (size_t bi = 0; bi < ab.size(); ++bi)
+        gemm(a.data<T>() + ab[bi] * M * K, b.data<T>() + bb[bi] * K * N, out.data<T>() + (int64_t)bi * M * N, M, N, K);
+    } else {
+      fault("matmul of " + std::string(dtypeName(a.dtype())) + " tensors");
     }
   });
   return {out};

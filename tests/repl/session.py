@@ -180,7 +180,26 @@ def main():
 
     # Ctrl-D leaves with status 0 and the history is saved.
     r.type("\x04")
-    _, status = os.waitpid(r.pid, 0)
+    # Drain the terminal until ptlc closes it (a full pty buffer would block
+    # its exit), then collect its status; a hang is reported, not waited out.
+    deadline = time.time() + 30
+    pid, status = 0, 0
+    while time.time() < deadline:
+        rd, _, _ = select.select([r.fd], [], [], 0.5)
+        if rd:
+            try:
+                if not os.read(r.fd, 4096):
+                    break
+            except OSError:
+                break
+        pid, status = os.waitpid(r.pid, os.WNOHANG)
+        if pid:
+            break
+    else:
+        os.kill(r.pid, signal.SIGKILL)
+        check(False, "Ctrl-D exits", "ptlc still running 30 s after Ctrl-D; output: %r" % ANSI.sub("", r.buf))
+    if not pid:
+        _, status = os.waitpid(r.pid, 0)
     check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "Ctrl-D exits 0", str(status))
     hist = open(os.path.join(work, "history"), encoding="utf-8", errors="replace").read()
     hist = hist.replace("\\040", " ")  # libedit's history file escapes spaces

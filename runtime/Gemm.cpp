@@ -1,0 +1,133 @@
+//===- runtime/Gemm.cpp - Matrix products for the interpreter and native code -===//
+#include "runtime/Gemm.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <mutex>
+
+namespace ptl {
+
+namespace {
+
+// The CBLAS entry points PTL uses (the standard C ABI of cblas.h).
+enum CblasOrder { CblasRowMajor = 101 };
+enum CblasTranspose { CblasNoTrans = 111 };
+using SgemmFn = void (*)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
+                         float *, int);
+using DgemmFn = void (*)(int, int, int, int, int, int, double, const double *, int, const double *, int, double,
+                         double *, int);
+using SetThreadsFn = void (*)(int);
+using CoreNameFn = char *(*)();
+
+struct Blas {
+  void *handle = nullptr;
+  SgemmFn sgemm = nullptr;
+  DgemmFn dgemm = nullptr;
+  SetThreadsFn setThreads = nullptr;
+  CoreNameFn coreName = nullptr;
+  std::string library;
+};
+
+/// OpenBLAS, loaded once (null members if it is not installed).
+const Blas &blas() {
+  static Blas b;
+  static std::once_flag once;
+  std::call_once(once, [] {
+#if defined(__x86_64__)
+    // OpenBLAS 0.3.21 takes Zen 4/5 for Haswell and runs AVX2 kernels at
+    // about half the speed of its AVX-512 (SkylakeX) ones.
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+      setenv("OPENBLAS_CORETYPE", "SkylakeX", /*overwrite=*/0);
+#endif
+    for (const char *name : {"libopenblas.so.0", "libopenblas.so"}) {
+      b.handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      if (b.handle) {
+        b.library = name;
+        break;
+      }
+    }
+    if (!b.handle) return;
+    b.sgemm = reinterpret_cast<SgemmFn>(dlsym(b.handle, "cblas_sgemm"));
+    b.dgemm = reinterpret_cast<DgemmFn>(dlsym(b.handle, "cblas_dgemm"));
+    b.setThreads = reinterpret_cast<SetThreadsFn>(dlsym(b.handle, "openblas_set_num_threads"));
+    b.coreName = reinterpret_cast<CoreNameFn>(dlsym(b.handle, "openblas_get_corename"));
+    if (!b.sgemm || !b.dgemm) {
+      b.sgemm = nullptr;
+      b.dgemm = nullptr;
+      return;
+    }
+    if (b.setThreads && !std::getenv("OPENBLAS_NUM_THREADS")) b.setThreads(1);
+  });
+  return b;
+}
+
+/// C = A @ B with every output's k terms added in ascending order from 0.
+template <class T> void gemmLoop(const T *A, const T *B, T *C, int64_t M, int64_t N, int64_t K) {
+  for (int64_t i = 0; i < M; ++i) {
+    T *c = C + i * N;
+    for (int64_t j = 0; j < N; ++j) c[j] = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const T a = A[i * K + k];
+      const T *b = B + k * N;
+      for (int64_t j = 0; j < N; ++j) c[j] = (T)(c[j] + a * b[j]);
+    }
+  }
+}
+
+/// Whether a float product of this size goes to BLAS (dimensions must fit an int).
+bool useBlas(int64_t M, int64_t N, int64_t K) {
+  const int64_t maxInt = 0x7fffffff;
+  return M * N * K >= kBlasMinWork && M <= maxInt && N <= maxInt && K <= maxInt && M > 0 && N > 0 && K > 0;
+}
+
+} // namespace
+
+void gemm(const float *A, const float *B, float *C, int64_t M, int64_t N, int64_t K) {
+  if (useBlas(M, N, K) && blas().sgemm) {
+    blas().sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, A, (int)K, B, (int)N, 0.0f,
+                 C, (int)N);
+    return;
+  }
+  gemmLoop(A, B, C, M, N, K);
+}
+
+void gemm(const double *A, const double *B, double *C, int64_t M, int64_t N, int64_t K) {
+  if (useBlas(M, N, K) && blas().dgemm) {
+    blas().dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0, A, (int)K, B, (int)N, 0.0, C,
+                 (int)N);
+    return;
+  }
+  gemmLoop(A, B, C, M, N, K);
+}
+
+void gemm(const int32_t *A, const int32_t *B, int32_t *C, int64_t M, int64_t N, int64_t K) {
+  // Wrap-around arithmetic, as the interpreter's i32 ops do.
+  for (int64_t i = 0; i < M; ++i) {
+    int32_t *c = C + i * N;
+    for (int64_t j = 0; j < N; ++j) c[j] = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const uint32_t a = (uint32_t)A[i * K + k];
+      const int32_t *b = B + k * N;
+      for (int64_t j = 0; j < N; ++j) c[j] = (int32_t)((uint32_t)c[j] + a * (uint32_t)b[j]);
+    }
+  }
+}
+
+bool blasAvailable() { return blas().sgemm != nullptr; }
+
+std::string blasDescription() {
+  const Blas &b = blas();
+  if (!b.sgemm) return "none (products run PTL's own loop)";
+  std::string d = b.library;
+  if (b.coreName) d += std::string(" (") + b.coreName() + ")";
+  return d;
+}
+
+void setBlasThreads(int n) {
+  if (blas().setThreads && n > 0) blas().setThreads(n);
+}
+
+} // namespace ptl

@@ -1,0 +1,41 @@
+//===- runtime/Gemm.h - Matrix products for the interpreter and native code ---===//
+//
+// C[M, N] = A[M, K] @ B[K, N] on dense row-major buffers: the one
+// implementation of matmul that the reference interpreter's kernel and
+// compiled code (through ptlrt_gemm_*) both call, so the two engines agree
+// bit for bit whichever way a product is computed.
+//
+// Small products run a loop that adds the k terms of every output in
+// ascending order starting from 0 (i-k-j order, so the inner loop over j is
+// contiguous and vectorises without reassociating anything). Float products
+// of at least kBlasMinWork multiply-adds go to OpenBLAS's sgemm/dgemm when
+// Debian's libopenblas0 is installed: it is loaded on first use with
+// dlopen, single-threaded unless setBlasThreads says otherwise, and on a CPU
+// with AVX-512 that OpenBLAS 0.3.21 does not recognise (Zen 4/5) with its
+// SkylakeX kernels (OPENBLAS_CORETYPE, unless the environment sets it).
+// Without OpenBLAS every product runs the loop.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ptl {
+
+/// Multiply-adds (M * N * K) from which float products use BLAS.
+constexpr int64_t kBlasMinWork = 32 * 32 * 32;
+
+/// C = A @ B (row-major; C is overwritten).
+void gemm(const float *A, const float *B, float *C, int64_t M, int64_t N, int64_t K);
+void gemm(const double *A, const double *B, double *C, int64_t M, int64_t N, int64_t K);
+void gemm(const int32_t *A, const int32_t *B, int32_t *C, int64_t M, int64_t N, int64_t K);
+
+/// Whether OpenBLAS is loaded (loading it if need be), and which library and
+/// core type, for `ptlc --version`-style reports and the benchmarks.
+bool blasAvailable();
+std::string blasDescription();
+/// Threads OpenBLAS may use (default 1).
+void setBlasThreads(int n);
+
+} // namespace ptl
