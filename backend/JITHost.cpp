@@ -34,8 +34,9 @@ int32_t jitHostOp(ExecContext *c, int32_t site, void *const *ins, void *const *o
       return 1;
     }
     const ptl::ir::Op &op = *h.op;
-    std::vector<ptl::Tensor> in;
-    in.reserve(op.numOperands());
+    // Reused, so that a `train` loop's per-step progress op allocates nothing.
+    thread_local std::vector<ptl::Tensor> in;
+    in.clear();
     for (unsigned i = 0; i < op.numOperands(); ++i) {
       const ptl::ir::Type &t = op.operand(i)->type();
       in.push_back(ptl::Tensor::view(t.dtype, t.shape, ins[i]));

@@ -22,6 +22,15 @@
 
 namespace ptl::backend {
 
+/// The reusable view `views[site]` of type `t`, pointed at `data`.
+static ptl::Tensor &siteView(std::vector<ptl::Tensor> &views, size_t site, const ir::Type &t, void *data) {
+  if (views.size() <= site) views.resize(site + 1);
+  if (!views[site].valid() || views[site].shape() != t.shape || views[site].dtype() != t.dtype)
+    views[site] = ptl::Tensor::view(t.dtype, t.shape, data);
+  views[site].rebind(data);
+  return views[site];
+}
+
 namespace {
 constexpr size_t kAlign = 64;
 constexpr size_t kMinChunk = size_t(1) << 20;
@@ -165,7 +174,7 @@ int32_t ptlrt_ipow(int32_t a, int32_t b) {
 int32_t ptlrt_random(ExecContext *c, int32_t site, const int32_t *seed, void *out) {
   const ptl::backend::RandomSite &r = c->sites->randoms[(size_t)site];
   try {
-    ptl::Tensor t = ptl::Tensor::view(r.type.dtype, r.type.shape, out);
+    ptl::Tensor &t = ptl::backend::siteView(c->randomViews, (size_t)site, r.type, out);
     uint64_t s = (uint64_t)(int64_t)*seed;
     namespace rng = ptl::rng;
     if (r.dist == "normal") rng::fillNormal(t, s, r.key, r.a, r.b);
@@ -188,7 +197,7 @@ int32_t ptlrt_random(ExecContext *c, int32_t site, const int32_t *seed, void *ou
 int32_t ptlrt_check_bounds(ExecContext *c, int32_t site, const void *x, const int32_t *step) {
   const ptl::backend::CheckSite &k = c->sites->checks[(size_t)site];
   try {
-    ptl::Tensor t = ptl::Tensor::view(k.type.dtype, k.type.shape, const_cast<void *>(x));
+    ptl::Tensor &t = ptl::backend::siteView(c->checkViews, (size_t)site, k.type, const_cast<void *>(x));
     if (std::optional<std::string> bad = ptl::findViolation(k.spec, t)) {
       std::string msg = k.message + ": '" + k.path + "' must be " + k.spec.describe() + ", " + *bad;
       if (step) msg += " (train step " + std::to_string(*step) + ")";

@@ -127,6 +127,10 @@ struct ExecContext {
   /// directory and the progress stream. (AOT contexts extend ExecContext
   /// instead, see backend/AotRuntime.h.)
   ir::Interpreter *host = nullptr;
+  /// Views of the buffers that random and check_bounds sites fill or read,
+  /// by site number, made on first use and rebound each time, so that those
+  /// ops allocate nothing in steady state.
+  std::vector<Tensor> randomViews, checkViews;
   bool failed = false;
   std::string message;  ///< the first fault's message
   int32_t locSite = -1; ///< its location (index into sites->locs), or -1

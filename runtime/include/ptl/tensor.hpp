@@ -119,6 +119,13 @@ public:
   /// Sets element i (flat index) from a double, converting to the dtype.
   void setDouble(int64_t i, double v);
 
+  /// Points a view at other memory of the same type and shape (for callers
+  /// that reuse one view object instead of making a new one per use).
+  void rebind(void *data) {
+    storage_.reset();
+    data_ = data;
+  }
+
   /// A deep copy with its own storage.
   Tensor clone() const;
   /// The same storage seen with another shape of equal element count.
