@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "backend/CodeGen.h"
 
+#include "backend/DebugInfo.h"
 #include "backend/NativeRuntime.h"
 
 #include <llvm/IR/BasicBlock.h>
@@ -201,9 +202,12 @@ int64_t bytesOf(const ir::Type &t) { return numElements(t.shape) * (int64_t)dtyp
 class Lowering {
 public:
   Lowering(const ir::Module &m, llvm::Module &out, SiteTables &sites, std::string prefix)
-      : m_(m), mod_(out), c_(out.getContext()), b_(c_), sites_(sites), prefix_(std::move(prefix)) {}
+      : m_(m), mod_(out), c_(out.getContext()), b_(c_), sites_(sites), prefix_(std::move(prefix)),
+        debug_(out, m.files()) {}
 
   void declare(const ir::Function &f);
+  /// Completes the module's debug information (after the last define).
+  void finish() { debug_.finalize(); }
   void define(const ir::Function &f);
   void defineEntry(const ir::Function &f);
 
@@ -344,6 +348,7 @@ private:
   llvm::IRBuilder<> b_;
   SiteTables &sites_;
   std::string prefix_;
+  DebugInfo debug_; ///< .ptl lines and columns on the instructions
   std::map<std::string, llvm::Function *> fns_;
 
   // per function
@@ -635,6 +640,7 @@ std::vector<Lowering::LV> Lowering::lowerRegion(const ir::Region &r) {
 }
 
 void Lowering::lowerOp(const ir::Op &op) {
+  b_.SetCurrentDebugLocation(debug_.at(op.loc()));
   OpKind k = op.kind();
   if (ir::isUnaryElementwise(k)) {
     const ir::Type &t = op.result()->type();
@@ -1467,6 +1473,8 @@ void Lowering::declare(const ir::Function &f) {
 
 void Lowering::define(const ir::Function &f) {
   fn_ = fns_.at(f.name());
+  debug_.beginFunction(*fn_, f.name(), f.loc());
+  b_.SetCurrentDebugLocation(debug_.at(f.loc()));
   bufs_.clear();
   frameSize_ = 0;
   llvm::BasicBlock *entry = block("entry");
@@ -1491,9 +1499,12 @@ void Lowering::define(const ir::Function &f) {
   std::vector<LV> results = lowerRegion(f.body());
   for (size_t r = 0; r < results.size(); ++r)
     copy(fn_->getArg((unsigned)(1 + nArgs + r)), results[r], bytesOf(f.resultTypes()[r]));
+  b_.SetCurrentDebugLocation(debug_.at(f.loc()));
   b_.CreateCall(pop, {ctx_});
   b_.CreateRet(i32(0));
   push->setArgOperand(1, i64(frameSize_));
+  debug_.endFunction();
+  b_.SetCurrentDebugLocation(llvm::DebugLoc());
 }
 
 void Lowering::defineEntry(const ir::Function &f) {
@@ -1521,6 +1532,7 @@ void lowerFunctions(const ir::Module &m, const std::vector<const ir::Function *>
     l.define(*f);
     l.defineEntry(*f);
   }
+  l.finish();
 }
 
 } // namespace ptl::backend

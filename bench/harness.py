@@ -348,7 +348,7 @@ def main():
     extra = notes(results)
     sys.stdout.flush()
     print(flush=True)
-    print(f"PTL: {opts.ptlc} run {' '.join(opts.ptlc_arg) or '(reference interpreter)'}; PTL single-threaded; "
+    print(f"PTL: {opts.ptlc} run {' '.join(opts.ptlc_arg) or '(native code, the default engine)'}; PTL single-threaded; "
           f"PyTorch {torch_version or 'not run'}; times in ms per step (min over repeats)")
     print(tab)
     print()
