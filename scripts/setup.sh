@@ -6,7 +6,8 @@
 set -euo pipefail
 PKGS=(antlr4 libantlr4-runtime-dev catch2 llvm-19-dev llvm-19-tools libzstd-dev uuid-dev
       cmake ninja-build g++ lld libcli11-dev libfmt-dev nlohmann-json3-dev
-      libedit-dev)  # the REPL's line editing and history (BSD licence)
+      libedit-dev   # the REPL's line editing and history (BSD licence)
+      libopenblas0) # large matrix products (runtime/Gemm.h loads it; without it PTL's own loop runs)
 TEST_PKGS=(python3 python3-numpy  # tests/reference: NumPy reference outputs of the examples
            python3-torch          # tests/gradcheck: PyTorch reference gradients (~30 s to
                                   # install, ~610 MB on disk; those tests SKIP without it)
