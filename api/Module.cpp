@@ -120,7 +120,11 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
   std::shared_ptr<const PathPolicy> policy;
 
   std::mutex mutex; ///< guards `programs`
-  std::map<std::string, std::shared_ptr<const Program>> programs; ///< by generated text
+  std::map<std::string, std::shared_ptr<const Program>> programs; ///< by generated text and requests
+
+  /// Native code, unless the options ask for the interpreter or set a
+  /// budget (which only the interpreter enforces).
+  bool useJit() const { return opts.jit && opts.time_budget_seconds <= 0 && opts.memory_budget_bytes <= 0; }
 
   /// A compilation of the user's file as the main file (`check`, `run`).
   bool loadAsMain(Compilation &c) const { return path.empty() ? c.loadSource(name, text) : c.loadFile(path); }
@@ -137,6 +141,8 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
     io.pathPolicy = policy;
     if (opts.out) io.out = opts.out;
     if (opts.err) io.err = opts.err;
+    io.timeBudgetSeconds = opts.time_budget_seconds;
+    io.memoryBudgetBytes = opts.memory_budget_bytes;
     return io;
   }
 
@@ -166,9 +172,12 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
     std::string source;
     if (!path.empty()) source += "import " + stringLiteral(path) + "\n";
     source += decls;
+    // The cache key: the generated text and what is asked of it.
+    std::string key = source;
+    for (const EntryRequest &r : requests) key += "\n// entry " + r.function + " for " + r.signature;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      auto it = programs.find(source);
+      auto it = programs.find(key);
       if (it != programs.end()) return it->second;
     }
     ScopedPathPolicy sandbox(policy);
@@ -188,7 +197,7 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
       if (!internal.empty()) ds.push_back({"error", "", 0, 0, "internal error: " + internal, internal});
       throw RuntimeError(what + ": " + firstError(ds, "does not compile"), ds);
     }
-    if (opts.jit) {
+    if (useJit()) {
       backend::EngineOptions beo;
       beo.optLevel = opts.opt_level;
       beo.out = opts.out;
@@ -197,7 +206,7 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
       prog->native = backend::Engine::create(*prog->module, beo, error); // null: the interpreter runs it
     }
     std::lock_guard<std::mutex> lock(mutex);
-    return programs.emplace(source, prog).first->second;
+    return programs.emplace(key, prog).first->second;
   }
 
   /// Runs IR function `fn` of `p` on `args` (converting integer arguments
@@ -368,7 +377,7 @@ void Module::run() const {
   }
   detail::Program p;
   p.module = std::move(m);
-  if (impl_->opts.jit) {
+  if (impl_->useJit()) {
     backend::EngineOptions beo;
     beo.optLevel = impl_->opts.opt_level;
     beo.out = impl_->opts.out;

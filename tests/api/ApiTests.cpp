@@ -68,6 +68,13 @@ TEST_CASE("a function is specialised per argument shape and computes the right v
   CHECK(rb.tensor().toVector<float>() == std::vector<float>{0.5f, 1, 1.5f, 2, 2.5f});
 }
 
+TEST_CASE("functions with the same argument types are different functions", "[api]") {
+  ptl::Module mod = engine().load_string("fn inc(x: f32) -> f32 = x + 1.0\nfn dbl(x: f32) -> f32 = x * 2.0\n", "two.ptl");
+  CHECK(mod.function("inc")(5.0f).scalar<float>() == 6.0f);
+  CHECK(mod.function("dbl")(5.0f).scalar<float>() == 10.0f);
+  CHECK(mod.function("inc")(5.0f).scalar<float>() == 6.0f);
+}
+
 TEST_CASE("views are not copied: the compiled code reads the host's buffer", "[api]") {
   ptl::Function scale = module().function("scale");
   std::vector<float> a = {1, 2, 3};
@@ -292,4 +299,30 @@ TEST_CASE("print from compiled code goes to the engine stream and run() runs the
   out.str("");
   mod.run();
   CHECK(out.str() == "x is 1.0\ntop level 2.0\n");
+}
+
+TEST_CASE("a call over its time or memory budget is a RuntimeError and the engine carries on", "[api]") {
+  const char *src = "fn spin(x: f32) -> f32 {\n  var s = x\n  for i in 0..100000000 {\n    s = s * 0.5 + 1.0\n  }\n  return s\n}\n"
+                    "fn big(x: f32) -> f32 = sum(ones[4096, 4096] * x)\n"
+                    "fn small(x: f32) -> f32 = x + 1.0\n";
+  ptl::EngineOptions timed;
+  timed.time_budget_seconds = 0.2;
+  ptl::Engine e1(timed);
+  ptl::Module m1 = e1.load_string(src, "budget.ptl");
+  try {
+    m1.function("spin")(1.0f);
+    FAIL("no error");
+  } catch (const ptl::RuntimeError &err) {
+    CHECK_THAT(err.what(), Catch::Contains("time budget"));
+    REQUIRE_FALSE(err.diagnostics().empty());
+    CHECK(err.diagnostics()[0].line >= 3);
+  }
+  CHECK(m1.function("small")(1.0f).scalar<float>() == 2.0f);
+
+  ptl::EngineOptions sized;
+  sized.memory_budget_bytes = 16 << 20; // 16 MiB; ones[4096, 4096] is 64 MiB
+  ptl::Engine e2(sized);
+  ptl::Module m2 = e2.load_string(src, "budget.ptl");
+  CHECK_THROWS_WITH(m2.function("big")(1.0f), Catch::Contains("memory budget"));
+  CHECK(m2.function("small")(2.0f).scalar<float>() == 3.0f);
 }

@@ -89,6 +89,11 @@ struct EngineOptions {
   /// own directory and the working directory (see docs/language.md, Sandbox).
   std::vector<std::string> allowed_dirs;
   bool sandbox = true;         ///< false: scripts may touch any file
+  /// Budgets of one call (0: none): a call that runs longer, or whose
+  /// tensors grow by more bytes, stops with a RuntimeError. Calls with a
+  /// budget run in the reference interpreter, which checks it between ops.
+  double time_budget_seconds = 0;
+  int64_t memory_budget_bytes = 0;
   std::ostream *out = nullptr; ///< where `print` writes (null: std::cout)
   std::ostream *err = nullptr; ///< training progress and warnings (null: std::cerr)
 };
