@@ -171,6 +171,37 @@ std::string entrySymbol(const std::string &prefix, const std::string &function) 
   return prefix + "entry." + function;
 }
 
+/// Whether a map's iterations may run on several threads: nothing in its
+/// body, or in the functions it calls, prints, touches files, reports
+/// training progress or runs a `train` loop (whose order and host state a
+/// serial run defines). Everything else an iteration does is private to it.
+bool iterationsIndependent(const ir::Region &r, const ir::Module &m, std::set<std::string> &seen) {
+  for (const auto &op : r.ops()) {
+    switch (op->kind()) {
+    case OpKind::Print:
+    case OpKind::LoadNpy:
+    case OpKind::SaveNpy:
+    case OpKind::LoadCsv:
+    case OpKind::Save:
+    case OpKind::Load:
+    case OpKind::TrainProgress: return false;
+    case OpKind::For:
+      if (op->hasAttr("train")) return false;
+      break;
+    case OpKind::Call: {
+      std::string callee = op->strAttr("callee");
+      const ir::Function *f = m.lookup(callee);
+      if (seen.insert(callee).second && f && !iterationsIndependent(f->body(), m, seen)) return false;
+      break;
+    }
+    default: break;
+    }
+    for (unsigned i = 0; i < op->numRegions(); ++i)
+      if (!iterationsIndependent(*op->region(i), m, seen)) return false;
+  }
+  return true;
+}
+
 //===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//
@@ -309,6 +340,8 @@ private:
   void lowerCall(const ir::Op &op);
   void lowerPrint(const ir::Op &op);
   void lowerMap(const ir::Op &op);
+  void lowerParallelMap(const ir::Op &op);
+  llvm::Function *outlineMapBody(const ir::Op &op, const std::vector<ir::Value *> &captured);
   void lowerStackConcat(const ir::Op &op);
   void lowerIota(const ir::Op &op);
   void lowerRandom(const ir::Op &op);
@@ -357,6 +390,7 @@ private:
   int64_t frameSize_ = 0;
   llvm::BasicBlock *fail_ = nullptr;
   std::unordered_map<const ir::Value *, LV> bufs_;
+  int mapCount_ = 0; ///< outlined map bodies so far (for their names)
 };
 
 void Lowering::loop(int64_t lo, int64_t hi, const std::function<void(LV)> &body) {
@@ -1036,6 +1070,11 @@ void Lowering::lowerPrint(const ir::Op &op) {
 void Lowering::lowerMap(const ir::Op &op) {
   int64_t lo = op.intAttr("lo"), hi = op.intAttr("hi");
   const ir::Region &body = *op.region(0);
+  std::set<std::string> seen;
+  if (hi - lo >= 2 && iterationsIndependent(body, m_, seen)) {
+    lowerParallelMap(op);
+    return;
+  }
   std::vector<LV> outs;
   for (unsigned r = 0; r < op.numResults(); ++r) outs.push_back(slot(op.result(r)->type()));
   LV iSlot = slot(4);
@@ -1051,6 +1090,106 @@ void Lowering::lowerMap(const ir::Op &op) {
     }
   });
   for (unsigned r = 0; r < op.numResults(); ++r) bufs_[op.result(r)] = outs[r];
+}
+
+// map, in parallel: the body becomes a function of (ctx, env, iv) that
+// writes row iv - lo of each result; env holds the buffers it reads from
+// outside (the map's free values) and the result buffers. The runtime
+// (ptlrt_parallel_map) runs the iterations on the worker pool, each in a
+// context of its own, and reports the lowest failing iteration's fault.
+void Lowering::lowerParallelMap(const ir::Op &op) {
+  int64_t lo = op.intAttr("lo"), hi = op.intAttr("hi");
+  std::vector<ir::Value *> captured = ir::freeValuesOf(op);
+  std::vector<LV> outs;
+  for (unsigned r = 0; r < op.numResults(); ++r) outs.push_back(slot(op.result(r)->type()));
+  LV env = slot((int64_t)(8 * (captured.size() + outs.size())));
+  size_t k = 0;
+  for (ir::Value *v : captured)
+    b_.CreateStore(buf(v), b_.CreateConstInBoundsGEP1_64(b_.getPtrTy(), env, k++));
+  for (LV o : outs) b_.CreateStore(o, b_.CreateConstInBoundsGEP1_64(b_.getPtrTy(), env, k++));
+  llvm::Function *bodyFn = outlineMapBody(op, captured);
+  LV status = b_.CreateCall(helper("ptlrt_parallel_map", b_.getInt32Ty(),
+                                   {b_.getPtrTy(), b_.getPtrTy(), b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty()}),
+                            {ctx_, bodyFn, env, i64(lo), i64(hi)});
+  llvm::BasicBlock *ok = block("map.ok");
+  b_.CreateCondBr(b_.CreateICmpNE(status, i32(0)), fail_, ok);
+  b_.SetInsertPoint(ok);
+  for (unsigned r = 0; r < op.numResults(); ++r) bufs_[op.result(r)] = outs[r];
+}
+
+/// The body of `op` (a map) as a function i32(ctx, env, iv) with a frame of
+/// its own, lowered with this Lowering's state saved around it.
+llvm::Function *Lowering::outlineMapBody(const ir::Op &op, const std::vector<ir::Value *> &captured) {
+  // Save the enclosing function's state.
+  llvm::Function *savedFn = fn_;
+  LV savedCtx = ctx_, savedFrame = frame_;
+  int64_t savedFrameSize = frameSize_;
+  llvm::BasicBlock *savedFail = fail_;
+  auto savedBufs = bufs_;
+  llvm::IRBuilderBase::InsertPoint savedIp = b_.saveIP();
+  llvm::DebugLoc savedLoc = b_.getCurrentDebugLocation();
+  DebugInfo::Scope savedScope = debug_.scope();
+
+  int64_t lo = op.intAttr("lo");
+  const ir::Region &body = *op.region(0);
+  auto *ft = llvm::FunctionType::get(b_.getInt32Ty(), {b_.getPtrTy(), b_.getPtrTy(), b_.getInt64Ty()}, false);
+  fn_ = llvm::Function::Create(ft, llvm::GlobalValue::InternalLinkage,
+                               savedFn->getName() + ".map" + std::to_string(mapCount_++), mod_);
+  fn_->addFnAttr(llvm::Attribute::NoUnwind);
+  debug_.beginFunction(*fn_, fn_->getName().str(), op.loc());
+  b_.SetCurrentDebugLocation(debug_.at(op.loc()));
+  frameSize_ = 0;
+  llvm::BasicBlock *entry = block("entry");
+  llvm::BasicBlock *noFrame = block("noframe"), *start = block("start");
+  fail_ = block("fail");
+  b_.SetInsertPoint(entry);
+  ctx_ = fn_->getArg(0);
+  llvm::CallInst *push = b_.CreateCall(helper("ptlrt_frame_push", b_.getPtrTy(), {b_.getPtrTy(), b_.getInt64Ty()}),
+                                       {ctx_, i64(0)});
+  frame_ = push;
+  b_.CreateCondBr(b_.CreateIsNull(push), noFrame, start);
+  b_.SetInsertPoint(noFrame);
+  b_.CreateRet(i32(1));
+  b_.SetInsertPoint(fail_);
+  llvm::FunctionCallee pop = helper("ptlrt_frame_pop", b_.getVoidTy(), {b_.getPtrTy()});
+  b_.CreateCall(pop, {ctx_});
+  b_.CreateRet(i32(1));
+
+  b_.SetInsertPoint(start);
+  LV env = fn_->getArg(1), iv = fn_->getArg(2);
+  bufs_.clear();
+  size_t k = 0;
+  for (ir::Value *v : captured)
+    bufs_[v] = b_.CreateLoad(b_.getPtrTy(), b_.CreateConstInBoundsGEP1_64(b_.getPtrTy(), env, k++));
+  std::vector<LV> outs;
+  for (unsigned r = 0; r < op.numResults(); ++r)
+    outs.push_back(b_.CreateLoad(b_.getPtrTy(), b_.CreateConstInBoundsGEP1_64(b_.getPtrTy(), env, k++)));
+  LV iSlot = slot(4);
+  store(DType::I32, b_.CreateTrunc(iv, b_.getInt32Ty()), iSlot, i64(0));
+  bufs_[body.argument(0)] = iSlot;
+  std::vector<LV> ys = lowerRegion(body);
+  for (unsigned r = 0; r < op.numResults(); ++r) {
+    int64_t bytes = bytesOf(body.terminator()->operand(r)->type());
+    if (bytes == 0) continue;
+    copy(b_.CreateInBoundsGEP(b_.getInt8Ty(), outs[r], b_.CreateMul(b_.CreateSub(iv, i64(lo)), i64(bytes))), ys[r],
+         bytes);
+  }
+  b_.CreateCall(pop, {ctx_});
+  b_.CreateRet(i32(0));
+  push->setArgOperand(1, i64(frameSize_));
+  llvm::Function *outlined = fn_;
+
+  // Back to the enclosing function.
+  fn_ = savedFn;
+  ctx_ = savedCtx;
+  frame_ = savedFrame;
+  frameSize_ = savedFrameSize;
+  fail_ = savedFail;
+  bufs_ = std::move(savedBufs);
+  debug_.restore(savedScope);
+  b_.restoreIP(savedIp);
+  b_.SetCurrentDebugLocation(savedLoc);
+  return outlined;
 }
 
 // stack: y[.., j, ..] = x_j along a new axis; concat: y = x1 ++ ... ++ xn along

@@ -36,6 +36,18 @@ public:
   /// Ends the current function: later instructions get no location.
   void endFunction() { sp_ = nullptr; }
 
+  /// The current function, to return to after lowering another one inside
+  /// it (an outlined map body).
+  struct Scope {
+    llvm::DISubprogram *sp;
+    int file;
+  };
+  Scope scope() const { return {sp_, spFile_}; }
+  void restore(Scope s) {
+    sp_ = s.sp;
+    spFile_ = s.file;
+  }
+
   /// Completes the metadata; call once, after the last function.
   void finalize() { dib_.finalize(); }
 

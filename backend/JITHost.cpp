@@ -109,6 +109,7 @@ std::vector<HostSymbol> runtimeSymbols() {
       {"ptlrt_fault_arith", fp(&ptlrt_fault_arith)},
       {"ptlrt_print", fp(&ptlrt_print)},
       {"ptlrt_ipow", fp(&ptlrt_ipow)},
+      {"ptlrt_parallel_map", fp(&ptlrt_parallel_map)},
       {"ptlrt_gemm_f32", fp(&ptlrt_gemm_f32)},
       {"ptlrt_gemm_f64", fp(&ptlrt_gemm_f64)},
       {"ptlrt_gemm_i32", fp(&ptlrt_gemm_i32)},

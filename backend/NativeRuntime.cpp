@@ -8,15 +8,19 @@
 //
 //===----------------------------------------------------------------------===//
 #include "backend/NativeRuntime.h"
-#include "runtime/Gemm.h"
 
 #include "runtime/Errors.h"
+#include "runtime/Gemm.h"
+#include "runtime/Parallel.h"
 #include "runtime/Rng.h"
 #include "runtime/Tensor.h"
 
 #include <algorithm>
+#include <atomic>
+#include <climits>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <ostream>
 
@@ -155,6 +159,52 @@ void ptlrt_gemm_f64(const double *a, const double *b, double *c, int64_t m, int6
 }
 void ptlrt_gemm_i32(const int32_t *a, const int32_t *b, int32_t *c, int64_t m, int64_t n, int64_t k) {
   ptl::gemm(a, b, c, m, n, k);
+}
+
+// map in parallel: each worker runs iterations in a context of its own (its
+// own frame arena and site views), so iterations share nothing but the
+// read-only captured buffers and write disjoint rows of the results.
+int32_t ptlrt_parallel_map(ExecContext *c, MapBodyFn body, void *env, int64_t lo, int64_t hi) {
+  int workers = ptl::threadCount();
+  if (workers < 2 || hi - lo < 2) {
+    for (int64_t iv = lo; iv < hi; ++iv)
+      if (body(c, env, iv) != 0) return 1;
+    return 0;
+  }
+  while ((int)c->workers.size() < workers) c->workers.push_back(std::make_unique<ExecContext>());
+  for (int w = 0; w < workers; ++w) {
+    ExecContext &wc = *c->workers[(size_t)w];
+    wc.reset();
+    wc.sites = c->sites;
+    wc.out = c->out;
+    wc.host = c->host;
+  }
+  struct Job {
+    ExecContext *parent;
+    MapBodyFn body;
+    void *env;
+    int64_t lo;
+    std::atomic<int64_t> firstFault{INT64_MAX};
+    std::mutex faultMutex;
+  } job{c, body, env, lo};
+  ptl::parallelFor(
+      hi - lo,
+      [](void *e, int64_t i, int w) {
+        Job &j = *static_cast<Job *>(e);
+        if (i > j.firstFault.load()) return; // a serial run would have stopped earlier
+        ExecContext &wc = *j.parent->workers[(size_t)w];
+        if (j.body(&wc, j.env, j.lo + i) == 0) return;
+        std::lock_guard<std::mutex> lock(j.faultMutex);
+        if (i < j.firstFault.load()) {
+          j.firstFault = i;
+          j.parent->failed = true;
+          j.parent->message = wc.message;
+          j.parent->locSite = wc.locSite;
+        }
+        wc.reset();
+      },
+      &job);
+  return job.firstFault.load() == INT64_MAX ? 0 : 1;
 }
 
 // i32 pow by repeated squaring (runPow); the caller has excluded 0 to a negative power

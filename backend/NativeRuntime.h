@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <iosfwd>
 #include <string>
 #include <utility>
@@ -131,6 +132,9 @@ struct ExecContext {
   /// by site number, made on first use and rebound each time, so that those
   /// ops allocate nothing in steady state.
   std::vector<Tensor> randomViews, checkViews;
+  /// The contexts a parallel `map` runs its iterations in, one per worker
+  /// (made on first use and kept, see ptlrt_parallel_map).
+  std::vector<std::unique_ptr<ExecContext>> workers;
   bool failed = false;
   std::string message;  ///< the first fault's message
   int32_t locSite = -1; ///< its location (index into sites->locs), or -1
@@ -169,6 +173,13 @@ void ptlrt_fault_msg(ptl::backend::ExecContext *c, int32_t site, int32_t msg);
 /// one_hot: a label out of [0, depth).
 void ptlrt_fault_one_hot(ptl::backend::ExecContext *c, int32_t site, int64_t label, int64_t depth);
 // The host helpers (one implementation per host, see the top of this file).
+/// One iteration `iv` of an outlined `map` body, in context `c`; 0 or 1 (failed).
+using MapBodyFn = int32_t (*)(ptl::backend::ExecContext *c, void *env, int64_t iv);
+/// Runs body(ctx, env, iv) for iv in [lo, hi) on the worker pool
+/// (runtime/Parallel.h), each worker in its own context; 0, or 1 with the
+/// fault of the lowest failing iteration recorded in `c` (as a serial run
+/// would report it).
+int32_t ptlrt_parallel_map(ptl::backend::ExecContext *c, MapBodyFn body, void *env, int64_t lo, int64_t hi);
 /// Runs host op `site` on operand buffers `ins`, copying its results into `outs`; 0 or 1 (failed).
 int32_t ptlrt_host_op(ptl::backend::ExecContext *c, int32_t site, void *const *ins, void *const *outs);
 /// A `train` loop of `total` steps starts (Interpreter::beginTrain).

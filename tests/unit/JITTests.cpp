@@ -22,6 +22,7 @@
 #include "ir/interp/Interpreter.h"
 #include "ir/passes/Passes.h"
 #include "runtime/Errors.h"
+#include "runtime/Parallel.h"
 
 #include "TensorTestSupport.h"
 
@@ -785,4 +786,48 @@ TEST_CASE("JIT: the frame arena reuses its chunks", "[jit]") {
   }
   CHECK(a.chunks() == chunks);
   CHECK(a.depth() == 0);
+}
+
+TEST_CASE("JIT: map iterations run in parallel with the interpreter's results and its first fault", "[jit][map]") {
+  // A map whose body differentiates (as MAML's meta-batch does): independent
+  // iterations, run on the worker pool in native code.
+  std::unique_ptr<Module> m = compilePTL(R"(
+fn f(w: f32[8], k: i32) -> f32 = sum(tanh(w * f32(k)) ^ 2)
+fn batch(w: f32[8]) -> f32[32, 8] = map i in 0..32 { grad(f(w, i), w) }
+fn bad(x: f32[4], n: i32) -> f32[64] = map i in 0..64 {
+  let j = where(i == 5 || i == n, 100 + i, i % 4)
+  sum(take(x, [j], axis = 0))
+}
+)");
+  REQUIRE(m);
+  std::string error;
+  backend::EngineOptions opts;
+  std::unique_ptr<backend::Engine> e = backend::Engine::create(*m, opts, error);
+  REQUIRE(e);
+  Interpreter interp(*m, InterpOptions{});
+  Tensor w = Tensor::zeros(F32, {8});
+  for (int i = 0; i < 8; ++i) w.setDouble(i, 0.1 * (i - 3));
+  std::string diff;
+  Tensor want = interp.call("batch", {w})[0];
+  for (int threads : {1, 2, 4}) {
+    setThreadCount(threads);
+    CHECK(identical(e->call("batch", {w})[0], want, diff));
+  }
+  // The fault of the lowest failing iteration, as a serial run reports it,
+  // whichever worker meets which first.
+  Tensor x = Tensor::zeros(F32, {4});
+  for (int threads : {1, 2, 4}) {
+    setThreadCount(threads);
+    for (int n : {6, 40, 63}) {
+      try {
+        e->call("bad", {x, Tensor::scalar(I32, n)});
+        FAIL("no fault");
+      } catch (const RuntimeFault &f) {
+        CHECK_THAT(f.what(), Catch::Contains("index 105 out of range"));
+        CHECK(f.loc.line == 6);
+      }
+    }
+  }
+  setThreadCount(2);
+  CHECK(identical(e->call("batch", {w})[0], want, diff)); // the engine is fine after the faults
 }

@@ -2,6 +2,7 @@
 //
 //   ptlc run FILE [--arg k=v]...     run a script as native code (LLVM ORC JIT)
 //        [--interp]                  in the reference interpreter instead
+//        [--threads N]               threads for `map` iterations (default: all cores)
 //                                    (--jit, the default, is accepted too)
 //        [--stats]                   then print timings and counters to stderr (bench/)
 //        [-O0|-O1|-O2|-O3]           LLVM optimisation level of the JIT (default -O2)
@@ -43,6 +44,7 @@
 #include "tools/ptlc/Build.h"
 #include "tools/ptlc/Repl.h"
 #include "runtime/Errors.h"
+#include "runtime/Parallel.h"
 #include "runtime/Sandbox.h"
 #include "runtime/Tensor.h"
 
@@ -74,6 +76,7 @@ struct DriverOptions {
   bool noPasses = false;            ///< --emit=ir of the IR as elaborated
   bool stats = false;               ///< `run --stats`: one `ptlc-stats:` line on stderr
   int optLevel = 2;                 ///< -O0..-O3 for the JIT and --emit=llvm|asm
+  int threads = 0;                  ///< run --threads: map workers (0: all cores)
   std::vector<std::string> passes;  ///< `opt --pass NAME`
   std::vector<std::string> allowDirs; ///< --allow-dir: more directories the script may touch
   bool noSandbox = false;           ///< --no-sandbox: any file
@@ -339,6 +342,9 @@ int main(int argc, char **argv) {
   run->add_option("--arg", o.args, "Script argument name=value (read with arg(name, default))");
   run->add_flag("--stats", o.stats, "Print compile and run time (ms), tensor allocations and peak memory to stderr");
   run->add_flag("--interp", o.interp, "Use the reference interpreter instead of native code");
+  run->add_option("--threads", o.threads,
+                  "Threads that run the iterations of a `map` in native code (default: all cores)")
+      ->check(CLI::Range(1, 1024));
   run->add_flag("--jit", o.jit,
                 "Run as native code (LLVM JIT; the default) if it compiles, else say why and interpret it");
   run->add_flag("--print-ir-after-all", o.printAfterAll, "Print the IR after every pass (to stderr)");
@@ -388,6 +394,7 @@ int main(int argc, char **argv) {
   }
   setPathPolicy(sandboxFor(o));
   Tensor::setMaxTensorBytes(o.limits.maxTensorBytes);
+  if (o.threads > 0) setThreadCount(o.threads);
   if (run->parsed()) return cmdRun(o);
   if (check->parsed()) return cmdCheck(o);
   if (opt->parsed()) return cmdOpt(o);
