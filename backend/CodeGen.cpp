@@ -20,6 +20,8 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
 
 #include <cassert>
 #include <cmath>
@@ -341,6 +343,12 @@ private:
   void lowerPrint(const ir::Op &op);
   void lowerMap(const ir::Op &op);
   void lowerParallelMap(const ir::Op &op);
+  /// Starts the body of fn_: an entry block taking the call's frame from the
+  /// context (sized by finishBody), a fail block (pops it, returns 1) and the
+  /// block lowering goes on in. Returns the frame push.
+  llvm::CallInst *beginBody();
+  /// Pops the frame, returns 0, and sizes the frame beginBody pushed.
+  void finishBody(llvm::CallInst *push);
   llvm::Function *outlineMapBody(const ir::Op &op, const std::vector<ir::Value *> &captured);
   void lowerStackConcat(const ir::Op &op);
   void lowerIota(const ir::Op &op);
@@ -1138,24 +1146,7 @@ llvm::Function *Lowering::outlineMapBody(const ir::Op &op, const std::vector<ir:
   fn_->addFnAttr(llvm::Attribute::NoUnwind);
   debug_.beginFunction(*fn_, fn_->getName().str(), op.loc());
   b_.SetCurrentDebugLocation(debug_.at(op.loc()));
-  frameSize_ = 0;
-  llvm::BasicBlock *entry = block("entry");
-  llvm::BasicBlock *noFrame = block("noframe"), *start = block("start");
-  fail_ = block("fail");
-  b_.SetInsertPoint(entry);
-  ctx_ = fn_->getArg(0);
-  llvm::CallInst *push = b_.CreateCall(helper("ptlrt_frame_push", b_.getPtrTy(), {b_.getPtrTy(), b_.getInt64Ty()}),
-                                       {ctx_, i64(0)});
-  frame_ = push;
-  b_.CreateCondBr(b_.CreateIsNull(push), noFrame, start);
-  b_.SetInsertPoint(noFrame);
-  b_.CreateRet(i32(1));
-  b_.SetInsertPoint(fail_);
-  llvm::FunctionCallee pop = helper("ptlrt_frame_pop", b_.getVoidTy(), {b_.getPtrTy()});
-  b_.CreateCall(pop, {ctx_});
-  b_.CreateRet(i32(1));
-
-  b_.SetInsertPoint(start);
+  llvm::CallInst *push = beginBody();
   LV env = fn_->getArg(1), iv = fn_->getArg(2);
   bufs_.clear();
   size_t k = 0;
@@ -1174,9 +1165,7 @@ llvm::Function *Lowering::outlineMapBody(const ir::Op &op, const std::vector<ir:
     copy(b_.CreateInBoundsGEP(b_.getInt8Ty(), outs[r], b_.CreateMul(b_.CreateSub(iv, i64(lo)), i64(bytes))), ys[r],
          bytes);
   }
-  b_.CreateCall(pop, {ctx_});
-  b_.CreateRet(i32(0));
-  push->setArgOperand(1, i64(frameSize_));
+  finishBody(push);
   llvm::Function *outlined = fn_;
 
   // Back to the enclosing function.
@@ -1610,11 +1599,7 @@ void Lowering::declare(const ir::Function &f) {
   fns_[f.name()] = lf;
 }
 
-void Lowering::define(const ir::Function &f) {
-  fn_ = fns_.at(f.name());
-  debug_.beginFunction(*fn_, f.name(), f.loc());
-  b_.SetCurrentDebugLocation(debug_.at(f.loc()));
-  bufs_.clear();
+llvm::CallInst *Lowering::beginBody() {
   frameSize_ = 0;
   llvm::BasicBlock *entry = block("entry");
   llvm::BasicBlock *noFrame = block("noframe"), *start = block("start");
@@ -1628,20 +1613,31 @@ void Lowering::define(const ir::Function &f) {
   b_.SetInsertPoint(noFrame);
   b_.CreateRet(i32(1));
   b_.SetInsertPoint(fail_);
-  llvm::FunctionCallee pop = helper("ptlrt_frame_pop", b_.getVoidTy(), {b_.getPtrTy()});
-  b_.CreateCall(pop, {ctx_});
+  b_.CreateCall(helper("ptlrt_frame_pop", b_.getVoidTy(), {b_.getPtrTy()}), {ctx_});
   b_.CreateRet(i32(1));
-
   b_.SetInsertPoint(start);
+  return push;
+}
+
+void Lowering::finishBody(llvm::CallInst *push) {
+  b_.CreateCall(helper("ptlrt_frame_pop", b_.getVoidTy(), {b_.getPtrTy()}), {ctx_});
+  b_.CreateRet(i32(0));
+  push->setArgOperand(1, i64(frameSize_));
+}
+
+void Lowering::define(const ir::Function &f) {
+  fn_ = fns_.at(f.name());
+  debug_.beginFunction(*fn_, f.name(), f.loc());
+  b_.SetCurrentDebugLocation(debug_.at(f.loc()));
+  bufs_.clear();
+  llvm::CallInst *push = beginBody();
   unsigned nArgs = f.body().numArguments();
   for (unsigned i = 0; i < nArgs; ++i) bufs_[f.body().argument(i)] = fn_->getArg(1 + i);
   std::vector<LV> results = lowerRegion(f.body());
   for (size_t r = 0; r < results.size(); ++r)
     copy(fn_->getArg((unsigned)(1 + nArgs + r)), results[r], bytesOf(f.resultTypes()[r]));
   b_.SetCurrentDebugLocation(debug_.at(f.loc()));
-  b_.CreateCall(pop, {ctx_});
-  b_.CreateRet(i32(0));
-  push->setArgOperand(1, i64(frameSize_));
+  finishBody(push);
   debug_.endFunction();
   b_.SetCurrentDebugLocation(llvm::DebugLoc());
 }
@@ -1661,6 +1657,15 @@ void Lowering::defineEntry(const ir::Function &f) {
 }
 
 } // namespace
+
+bool verifyLowered(const llvm::Module &m, std::string &error) {
+  std::string message;
+  llvm::raw_string_ostream os(message);
+  if (!llvm::verifyModule(m, &os)) return true;
+  os.flush();
+  error = "internal error: invalid LLVM IR generated: " + message;
+  return false;
+}
 
 void lowerFunctions(const ir::Module &m, const std::vector<const ir::Function *> &functions,
                     const std::string &prefix, llvm::Module &out, SiteTables &sites) {

@@ -68,6 +68,10 @@ std::vector<const ir::Function *> compilableFunctions(const ir::Module &m,
 /// The symbol of F's host entry (see the calling convention above).
 std::string entrySymbol(const std::string &prefix, const std::string &function);
 
+/// Runs LLVM's verifier over lowered code; false with `error` ("internal
+/// error: invalid LLVM IR generated: ...") if the lowering made bad IR.
+bool verifyLowered(const llvm::Module &m, std::string &error);
+
 /// Lowers `functions` (all compilable, calling only each other) into `out`,
 /// naming them after `prefix`; the op sites generated code refers to are
 /// appended to `sites` (and its `files` set to the module's).

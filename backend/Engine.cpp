@@ -14,7 +14,6 @@
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
-#include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_os_ostream.h>
 #include <llvm/Support/raw_ostream.h>
 
@@ -136,13 +135,7 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
     auto mod = std::make_unique<llvm::Module>("ptl", *llctx);
     I.jit->configureModule(*mod);
     lowerFunctions(m, fns, prefix, *mod, I.sites);
-    std::string verifyMsg;
-    llvm::raw_string_ostream vs(verifyMsg);
-    if (llvm::verifyModule(*mod, &vs)) {
-      vs.flush();
-      error = "internal error: invalid LLVM IR generated: " + verifyMsg;
-      return nullptr;
-    }
+    if (!verifyLowered(*mod, error)) return nullptr;
     I.jit->optimize(*mod, opts.optLevel);
     if (opts.irOut) {
       llvm::raw_os_ostream os(*opts.irOut);
@@ -241,13 +234,7 @@ bool emitNative(const ir::Module &m, int optLevel, bool assembly, std::ostream &
   jit->configureModule(mod);
   SiteTables sites;
   lowerFunctions(m, fns, "ptl.", mod, sites);
-  std::string verifyMsg;
-  llvm::raw_string_ostream vs(verifyMsg);
-  if (llvm::verifyModule(mod, &vs)) {
-    vs.flush();
-    error = "internal error: invalid LLVM IR generated: " + verifyMsg;
-    return false;
-  }
+  if (!verifyLowered(mod, error)) return false;
   jit->optimize(mod, optLevel);
   if (!assembly) {
     llvm::raw_os_ostream ros(os);

@@ -19,7 +19,6 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
-#include <llvm/IR/Verifier.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Object/ArchiveWriter.h>
@@ -197,13 +196,7 @@ bool emitAotObject(const ir::Module &m, const AotOptions &opts, AotObject &out, 
     if (llvm::Function *e = mod.getFunction(entrySymbol(prefix, f->name())))
       e->setLinkage(llvm::GlobalValue::InternalLinkage);
 
-  std::string verifyMsg;
-  llvm::raw_string_ostream vs(verifyMsg);
-  if (llvm::verifyModule(mod, &vs)) {
-    vs.flush();
-    error = "internal error: invalid LLVM IR generated: " + verifyMsg;
-    return false;
-  }
+  if (!verifyLowered(mod, error)) return false;
   optimizeModule(mod, tm.get(), opts.optLevel);
 
   llvm::SmallString<0> buffer;

@@ -2,12 +2,9 @@
 #include "fuzz/FuzzCommon.h"
 
 #include "frontend/Compiler.h"
-#include "ir/PassManager.h"
 #include "ir/Verifier.h"
-#include "ir/autodiff/Autodiff.h"
 #include "ir/interp/Interpreter.h"
 #include "ir/interp/Limits.h"
-#include "ir/passes/Passes.h"
 #include "runtime/Errors.h"
 #include "runtime/Sandbox.h"
 #include "runtime/Tensor.h"
@@ -59,15 +56,7 @@ Outcome compileAndMaybeRun(const std::string &source, const FuzzOptions &opts) {
   lim.maxTensorBytes = opts.maxTensorBytes;
   lim.maxLoopTrips = opts.maxLoopTrips;
   if (!ir::checkResourceLimits(*m, lim).empty()) return Outcome::Rejected;
-  {
-    std::vector<ir::GradWarning> warnings;
-    ir::PassManager pm;
-    pm.add(ir::createCSEPass());
-    pm.add(ir::createAutodiffPass(&warnings));
-    pm.add(ir::createCSEPass());
-    pm.add(ir::createDCEPass());
-    if (!pm.run(*m, error)) bug("the pass pipeline failed: " + error);
-  }
+  if (!c.runDefaultPipeline(*m, error)) bug("the pass pipeline failed: " + error);
   if (!ir::verifyModule(*m, error)) bug("the IR after the passes does not verify: " + error);
   if (!ir::checkResourceLimits(*m, lim).empty()) return Outcome::Rejected;
   if (!opts.run || !m->lookup("main")) return Outcome::Compiled;
