@@ -54,7 +54,9 @@ if [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ]; 
 else
   echo "bench: no cblas.h (apt-get install libopenblas-dev): skipping the C++ floor" >&2
 fi
-if build_if_stale "$WORK/alloc_count.so" "$ROOT/bench/cpp/alloc_count.c" \
+if [ -n "${PTL_BENCH_NO_ALLOC_COUNT:-}" ]; then
+  echo "bench: PTL_BENCH_NO_ALLOC_COUNT is set: no heap counts" >&2   # e.g. a sanitizer build's ptlc
+elif build_if_stale "$WORK/alloc_count.so" "$ROOT/bench/cpp/alloc_count.c" \
      gcc -O2 -shared -fPIC "$ROOT/bench/cpp/alloc_count.c"; then
   EXTRA+=(--alloc-so "$WORK/alloc_count.so")
 else

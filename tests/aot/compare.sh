@@ -38,7 +38,9 @@ nm -g --defined-only "$WORK/model.o" | awk '{print $NF}' | grep -v '^model_' > "
 FLAGS=(-DPTL_AOT_HEADER='"model.h"' -DPTL_AOT_NAME=model -I"$WORK" -Wall -Wextra -Werror)
 "$CXX" -x c -std=c99 -pedantic "${FLAGS[@]}" -c "$HERE/main_driver.c" -o "$WORK/driver.o" || fail "the header is not valid C99"
 "$CXX" -x c++ -std=c++17 "${FLAGS[@]}" -fsyntax-only "$HERE/main_driver.c" || fail "the header is not valid C++"
-"$CXX" "$WORK/driver.o" "$WORK/model.o" "$AOTRT" "$RUNTIME" -lm -o "$WORK/driver" || fail "link failed"
+# PTL_TEST_LDFLAGS: what a sanitizer build's runtime needs at link time.
+"$CXX" "$WORK/driver.o" "$WORK/model.o" "$AOTRT" "$RUNTIME" -lm ${PTL_TEST_LDFLAGS:-} -o "$WORK/driver" ||
+  fail "link failed"
 
 (cd "$WORK" && ./driver >"$WORK/aot.out" 2>"$WORK/aot.err"); aot_rc=$?
 "$PTLC" run --jit "$FILE" "$@" >"$WORK/jit.out" 2>"$WORK/jit.err"; jit_rc=$?

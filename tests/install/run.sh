@@ -13,7 +13,8 @@ cmake --install "$build" --prefix "$scratch/prefix" >"$scratch/install.log"
 test -f "$scratch/prefix/include/ptl/ptl.hpp" && test -f "$scratch/prefix/lib/cmake/ptl/ptlConfig.cmake"
 test -f "$scratch/prefix/share/ptl/stdlib/std/nn.ptl"
 cmake -S "$src/tests/install/consumer" -B "$scratch/consumer" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_PREFIX_PATH="$scratch/prefix" >"$scratch/configure.log"
+      -DCMAKE_PREFIX_PATH="$scratch/prefix" -DCMAKE_EXE_LINKER_FLAGS="${PTL_TEST_LDFLAGS:-}" \
+      >"$scratch/configure.log"
 cmake --build "$scratch/consumer" >"$scratch/build.log" || { cat "$scratch/build.log"; exit 1; }
 # The source tree's stdlib must not be what it finds: hide it behind a
 # stdlib-less environment by running from elsewhere with PTL_STDLIB unset.
