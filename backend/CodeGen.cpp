@@ -173,20 +173,29 @@ std::string entrySymbol(const std::string &prefix, const std::string &function) 
   return prefix + "entry." + function;
 }
 
+/// The ops native code hands to the host's interpreter kernels
+/// (ptlrt_host_op): file I/O and `train` progress.
+bool runsOnHost(OpKind k) {
+  switch (k) {
+  case OpKind::LoadNpy:
+  case OpKind::SaveNpy:
+  case OpKind::LoadCsv:
+  case OpKind::Save:
+  case OpKind::Load:
+  case OpKind::TrainProgress: return true;
+  default: return false;
+  }
+}
+
 /// Whether a map's iterations may run on several threads: nothing in its
 /// body, or in the functions it calls, prints, touches files, reports
 /// training progress or runs a `train` loop (whose order and host state a
 /// serial run defines). Everything else an iteration does is private to it.
 bool iterationsIndependent(const ir::Region &r, const ir::Module &m, std::set<std::string> &seen) {
   for (const auto &op : r.ops()) {
+    if (runsOnHost(op->kind())) return false;
     switch (op->kind()) {
-    case OpKind::Print:
-    case OpKind::LoadNpy:
-    case OpKind::SaveNpy:
-    case OpKind::LoadCsv:
-    case OpKind::Save:
-    case OpKind::Load:
-    case OpKind::TrainProgress: return false;
+    case OpKind::Print: return false;
     case OpKind::For:
       if (op->hasAttr("train")) return false;
       break;
@@ -703,6 +712,10 @@ void Lowering::lowerOp(const ir::Op &op) {
     bufs_[op.result()] = out;
     return;
   }
+  if (runsOnHost(k)) {
+    lowerHostOp(op);
+    return;
+  }
   switch (k) {
   case OpKind::Constant: lowerConstant(op); return;
   // convert: y = T(x) elementwise
@@ -792,12 +805,7 @@ void Lowering::lowerOp(const ir::Op &op) {
   case OpKind::IndexAdd: lowerIndexAdd(op); return;
   case OpKind::Pad: lowerPad(op); return;
   case OpKind::OneHot: lowerOneHot(op); return;
-  case OpKind::LoadNpy:
-  case OpKind::SaveNpy:
-  case OpKind::LoadCsv:
-  case OpKind::Save:
-  case OpKind::Load:
-  case OpKind::TrainProgress: lowerHostOp(op); return;
+
   default: break;
   }
   assert(false && "op not lowerable (canCompile should have refused it)");
