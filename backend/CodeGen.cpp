@@ -352,6 +352,7 @@ private:
   void lowerPrint(const ir::Op &op);
   void lowerMap(const ir::Op &op);
   void lowerParallelMap(const ir::Op &op);
+  void storeMapRow(const ir::Op &op, const std::vector<LV> &outs, const std::vector<LV> &ys, LV iv);
   /// Starts the body of fn_: an entry block taking the call's frame from the
   /// context (sized by finishBody), a fail block (pops it, returns 1) and the
   /// block lowering goes on in. Returns the frame push.
@@ -1097,15 +1098,20 @@ void Lowering::lowerMap(const ir::Op &op) {
   loop(lo, hi, [&](LV iv) {
     store(DType::I32, b_.CreateTrunc(iv, b_.getInt32Ty()), iSlot, i64(0));
     bufs_[body.argument(0)] = iSlot;
-    std::vector<LV> ys = lowerRegion(body);
-    for (unsigned r = 0; r < op.numResults(); ++r) {
-      int64_t bytes = bytesOf(body.terminator()->operand(r)->type());
-      if (bytes == 0) continue;
-      copy(b_.CreateInBoundsGEP(b_.getInt8Ty(), outs[r], b_.CreateMul(b_.CreateSub(iv, i64(lo)), i64(bytes))), ys[r],
-           bytes);
-    }
+    storeMapRow(op, outs, lowerRegion(body), iv);
   });
   for (unsigned r = 0; r < op.numResults(); ++r) bufs_[op.result(r)] = outs[r];
+}
+
+/// Copies iteration iv's values `ys` of map `op` into row iv - lo of each result `outs`.
+void Lowering::storeMapRow(const ir::Op &op, const std::vector<LV> &outs, const std::vector<LV> &ys, LV iv) {
+  const ir::Region &body = *op.region(0);
+  for (unsigned r = 0; r < op.numResults(); ++r) {
+    int64_t bytes = bytesOf(body.terminator()->operand(r)->type());
+    if (bytes == 0) continue;
+    LV row = b_.CreateMul(b_.CreateSub(iv, i64(op.intAttr("lo"))), i64(bytes));
+    copy(b_.CreateInBoundsGEP(b_.getInt8Ty(), outs[r], row), ys[r], bytes);
+  }
 }
 
 // map, in parallel: the body becomes a function of (ctx, env, iv) that
@@ -1146,7 +1152,6 @@ llvm::Function *Lowering::outlineMapBody(const ir::Op &op, const std::vector<ir:
   llvm::DebugLoc savedLoc = b_.getCurrentDebugLocation();
   DebugInfo::Scope savedScope = debug_.scope();
 
-  int64_t lo = op.intAttr("lo");
   const ir::Region &body = *op.region(0);
   auto *ft = llvm::FunctionType::get(b_.getInt32Ty(), {b_.getPtrTy(), b_.getPtrTy(), b_.getInt64Ty()}, false);
   fn_ = llvm::Function::Create(ft, llvm::GlobalValue::InternalLinkage,
@@ -1166,13 +1171,7 @@ llvm::Function *Lowering::outlineMapBody(const ir::Op &op, const std::vector<ir:
   LV iSlot = slot(4);
   store(DType::I32, b_.CreateTrunc(iv, b_.getInt32Ty()), iSlot, i64(0));
   bufs_[body.argument(0)] = iSlot;
-  std::vector<LV> ys = lowerRegion(body);
-  for (unsigned r = 0; r < op.numResults(); ++r) {
-    int64_t bytes = bytesOf(body.terminator()->operand(r)->type());
-    if (bytes == 0) continue;
-    copy(b_.CreateInBoundsGEP(b_.getInt8Ty(), outs[r], b_.CreateMul(b_.CreateSub(iv, i64(lo)), i64(bytes))), ys[r],
-         bytes);
-  }
+  storeMapRow(op, outs, lowerRegion(body), iv);
   finishBody(push);
   llvm::Function *outlined = fn_;
 
