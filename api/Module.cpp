@@ -146,8 +146,10 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
     return io;
   }
 
-  /// Checks the whole file; throws CompileError.
-  void check() {
+  /// Compiles the user's file as the main file (what `ptlc run` runs),
+  /// sandboxed; null on error. `ds` gets every diagnostic, an internal
+  /// error of the pipeline included.
+  std::unique_ptr<ir::Module> compileMain(std::vector<Diagnostic> &ds) const {
     ScopedPathPolicy sandbox(policy);
     Compilation c;
     c.diagnostics().setQuiet(true);
@@ -155,13 +157,29 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
     std::string internal;
     if (loadAsMain(c)) m = c.elaborate(elaborateOptions());
     if (m && !c.runDefaultPipeline(*m, internal)) m.reset();
-    std::vector<Diagnostic> ds = diagnosticsOf(c);
-    if (!m) {
-      if (!internal.empty()) ds.push_back({"error", "", 0, 0, "internal error: " + internal, internal});
-      throw CompileError(firstError(ds, "compilation failed"), ds);
-    }
+    ds = diagnosticsOf(c);
+    if (!internal.empty()) ds.push_back({"error", "", 0, 0, "internal error: " + internal, internal});
+    return m;
+  }
+
+  /// Checks the whole file, keeping its warnings; throws CompileError.
+  void check() {
+    std::vector<Diagnostic> ds;
+    if (!compileMain(ds)) throw CompileError(firstError(ds, "compilation failed"), ds);
     for (const Diagnostic &d : ds)
       if (d.severity == "warning") warnings.push_back(d);
+  }
+
+  /// Compiles `p`'s module to native code unless the interpreter is wanted
+  /// (p.native stays null then, or if the JIT is unavailable).
+  void attachNative(Program &p) const {
+    if (!useJit()) return;
+    backend::EngineOptions beo;
+    beo.optLevel = opts.opt_level;
+    beo.out = opts.out;
+    beo.host = interpOptions();
+    std::string error;
+    p.native = backend::Engine::create(*p.module, beo, error);
   }
 
   /// The program for generated declarations `decls` with entry requests
@@ -197,14 +215,7 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
       if (!internal.empty()) ds.push_back({"error", "", 0, 0, "internal error: " + internal, internal});
       throw RuntimeError(what + ": " + firstError(ds, "does not compile"), ds);
     }
-    if (useJit()) {
-      backend::EngineOptions beo;
-      beo.optLevel = opts.opt_level;
-      beo.out = opts.out;
-      beo.host = interpOptions();
-      std::string error;
-      prog->native = backend::Engine::create(*prog->module, beo, error); // null: the interpreter runs it
-    }
+    attachNative(*prog);
     std::lock_guard<std::mutex> lock(mutex);
     return programs.emplace(key, prog).first->second;
   }
@@ -364,27 +375,11 @@ Value Module::load(const std::string &type, const std::string &path) const {
 }
 
 void Module::run() const {
-  ScopedPathPolicy sandbox(impl_->policy);
-  Compilation c;
-  c.diagnostics().setQuiet(true);
-  std::unique_ptr<ir::Module> m;
-  std::string internal;
-  if (impl_->loadAsMain(c)) m = c.elaborate(impl_->elaborateOptions());
-  if (m && !c.runDefaultPipeline(*m, internal)) m.reset();
-  if (!m) {
-    std::vector<Diagnostic> ds = detail::diagnosticsOf(c);
-    throw CompileError(detail::firstError(ds, "compilation failed"), ds);
-  }
+  std::vector<Diagnostic> ds;
   detail::Program p;
-  p.module = std::move(m);
-  if (impl_->useJit()) {
-    backend::EngineOptions beo;
-    beo.optLevel = impl_->opts.opt_level;
-    beo.out = impl_->opts.out;
-    beo.host = impl_->interpOptions();
-    std::string error;
-    p.native = backend::Engine::create(*p.module, beo, error);
-  }
+  p.module = impl_->compileMain(ds);
+  if (!p.module) throw CompileError(detail::firstError(ds, "compilation failed"), ds);
+  impl_->attachNative(p);
   impl_->run(p, "main", {});
 }
 
@@ -395,12 +390,6 @@ const std::vector<Diagnostic> &Module::warnings() const { return impl_->warnings
 //===----------------------------------------------------------------------===//
 
 namespace {
-const HostType::Leaf &leafOf(const detail::ValueData &d, const std::string &path) {
-  for (const HostType::Leaf &l : d.type.leaves)
-    if (l.path == path) return l;
-  detail::throwRuntime(d.type.spelling + " has no parameter '" + path + "'");
-}
-
 ModuleImpl &originOf(const detail::ValueData &d, const std::string &what) {
   if (d.type.kind != HostType::Model) detail::throwRuntime(what + ": the value is not a model");
   if (!d.origin) detail::throwRuntime(what + ": the model has no module");
@@ -412,7 +401,7 @@ Tensor Value::param(const std::string &path) const {
   const detail::ValueData &d = detail::dataOf(*this);
   std::string what = "param(" + path + ")";
   ModuleImpl &m = originOf(d, what);
-  const HostType::Leaf &l = leafOf(d, path);
+  const HostType::Leaf &l = d.type.leaves[detail::leafIndex(d, path)];
   Value r = m.call(ModuleImpl::entryDecl({*this}, what, " -> " + l.value.str() + " = a0." + path), "__ptl_entry",
                    {*this}, what);
   return r.tensor();
@@ -422,7 +411,7 @@ void Value::set_param(const std::string &path, const Tensor &value) {
   const detail::ValueData &d = detail::dataOf(*this);
   std::string what = "set_param(" + path + ")";
   ModuleImpl &m = originOf(d, what);
-  leafOf(d, path);
+  detail::leafIndex(d, path); // a clear error for a path the model does not have
   std::vector<Value> args = {*this, Value(value)};
   *this = m.call(ModuleImpl::entryDecl(args, what,
                                        " -> " + d.type.spelling + " {\n  var r = a0\n  r." + path +

@@ -85,6 +85,16 @@ Value unflattenValue(const HostType &type, const std::vector<Tensor> &flat, size
   return Access::make(d);
 }
 
+/// The index of a model's leaf `path`; throws naming the paths there are.
+size_t leafIndex(const ValueData &d, const std::string &path) {
+  if (d.type.kind != HostType::Model) throwRuntime("'" + path + "': the value is not a model");
+  for (size_t i = 0; i < d.type.leaves.size(); ++i)
+    if (d.type.leaves[i].path == path) return i;
+  std::string have;
+  for (size_t i = 0; i < d.type.leaves.size(); ++i) have += (i ? ", " : "") + d.type.leaves[i].path;
+  throwRuntime(d.type.spelling + " has no parameter '" + path + "' (it has " + have + ")");
+}
+
 } // namespace detail
 
 using detail::ValueData;
@@ -97,15 +107,6 @@ std::shared_ptr<ValueData> tensorData(Tensor t) {
   return d;
 }
 
-/// The index of a model's leaf `path`; throws naming the paths there are.
-size_t leafIndex(const ValueData &d, const std::string &path) {
-  if (d.type.kind != HostType::Model) detail::throwRuntime("'" + path + "': the value is not a model");
-  for (size_t i = 0; i < d.type.leaves.size(); ++i)
-    if (d.type.leaves[i].path == path) return i;
-  std::string have;
-  for (size_t i = 0; i < d.type.leaves.size(); ++i) have += (i ? ", " : "") + d.type.leaves[i].path;
-  detail::throwRuntime(d.type.spelling + " has no parameter '" + path + "' (it has " + have + ")");
-}
 } // namespace
 
 Value::Value() : d_(std::make_shared<ValueData>()) {}
@@ -177,12 +178,12 @@ std::vector<std::string> Value::paths() const {
   return out;
 }
 
-Tensor Value::raw(const std::string &path) const { return d_->leaves[leafIndex(*d_, path)]; }
+Tensor Value::raw(const std::string &path) const { return d_->leaves[detail::leafIndex(*d_, path)]; }
 
-bool Value::trainable(const std::string &path) const { return d_->type.leaves[leafIndex(*d_, path)].trainable; }
+bool Value::trainable(const std::string &path) const { return d_->type.leaves[detail::leafIndex(*d_, path)].trainable; }
 
 void Value::set_raw(const std::string &path, const Tensor &value) {
-  size_t i = leafIndex(*d_, path);
+  size_t i = detail::leafIndex(*d_, path);
   const ir::Type &want = d_->type.leaves[i].stored;
   if (value.dtype() != want.dtype || value.shape() != want.shape)
     detail::throwRuntime("set_raw('" + path + "'): the stored tensor is " + want.str() + ", got " +

@@ -47,6 +47,10 @@ struct Access {
 };
 inline const ValueData &dataOf(const Value &v) { return Access::data(v); }
 
+/// The index of model `d`'s leaf `path`; throws ptl::RuntimeError naming
+/// the paths there are if it has none (or `d` is not a model).
+size_t leafIndex(const ValueData &d, const std::string &path);
+
 /// Throws ptl::RuntimeError with `message` and one location-less diagnostic.
 [[noreturn]] void throwRuntime(const std::string &message);
 

@@ -15,9 +15,6 @@
 
 #include "backend/Engine.h"
 #include "frontend/Compiler.h"
-#include "ir/PassManager.h"
-#include "ir/autodiff/Autodiff.h"
-#include "ir/passes/Passes.h"
 #include "runtime/Errors.h"
 #include "runtime/Tensor.h"
 
@@ -45,13 +42,8 @@ std::unique_ptr<ir::Module> compileFile(const std::string &path) {
   if (!c.loadFile(path)) return nullptr;
   std::unique_ptr<ir::Module> m = c.elaborate({});
   if (!m) return nullptr;
-  ir::PassManager pm;
-  pm.add(ir::createCSEPass());
-  pm.add(ir::createAutodiffPass());
-  pm.add(ir::createCSEPass());
-  pm.add(ir::createDCEPass());
   std::string error;
-  if (!pm.run(*m, error)) {
+  if (!c.runDefaultPipeline(*m, error)) {
     std::cerr << error << "\n";
     return nullptr;
   }

@@ -15,11 +15,8 @@
 #include "frontend/Bijectors.h"
 #include "frontend/Compiler.h"
 #include "ir/Builder.h"
-#include "ir/PassManager.h"
 #include "ir/Verifier.h"
-#include "ir/autodiff/Autodiff.h"
 #include "ir/interp/Interpreter.h"
-#include "ir/passes/Passes.h"
 #include "runtime/Constraints.h"
 #include "runtime/Errors.h"
 
@@ -454,15 +451,9 @@ Ran runSource(const std::string &src) {
     if (d.severity == Severity::Error)
       r.errors.push_back(std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col) + ": " + d.message);
   if (!m) return r;
-  // The driver's pipeline: cse, autodiff, cse, dce.
-  ir::PassManager pm;
-  pm.add(ir::createCSEPass());
-  pm.add(ir::createAutodiffPass());
-  pm.add(ir::createCSEPass());
-  pm.add(ir::createDCEPass());
   std::string error;
   INFO(error);
-  REQUIRE(pm.run(*m, error));
+  REQUIRE(comp.runDefaultPipeline(*m, error)); // the driver's pipeline
   std::ostringstream out;
   ir::InterpOptions opts;
   opts.out = &out;

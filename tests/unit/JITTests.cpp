@@ -17,10 +17,7 @@
 #include "frontend/Compiler.h"
 #include "ir/Builder.h"
 #include "ir/IR.h"
-#include "ir/PassManager.h"
-#include "ir/autodiff/Autodiff.h"
 #include "ir/interp/Interpreter.h"
-#include "ir/passes/Passes.h"
 #include "runtime/Errors.h"
 #include "runtime/Parallel.h"
 
@@ -131,14 +128,9 @@ std::unique_ptr<Module> compilePTL(const std::string &src) {
     for (const ReportedDiagnostic &d : c.diagnostics().all()) FAIL_CHECK(d.loc.line << ":" << d.loc.col << ": " << d.message);
     return nullptr;
   }
-  PassManager pm;
-  pm.add(createCSEPass());
-  pm.add(createAutodiffPass());
-  pm.add(createCSEPass());
-  pm.add(createDCEPass());
   std::string error;
   INFO(error);
-  REQUIRE(pm.run(*m, error));
+  REQUIRE(c.runDefaultPipeline(*m, error));
   return m;
 }
 

@@ -9,11 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Compiler.h"
-#include "ir/PassManager.h"
-#include "ir/autodiff/Autodiff.h"
 #include "ir/interp/Interpreter.h"
 #include "ir/interp/Limits.h"
-#include "ir/passes/Passes.h"
 #include "runtime/Errors.h"
 #include "runtime/Formats.h"
 #include "runtime/Sandbox.h"
@@ -76,13 +73,8 @@ std::unique_ptr<ir::Module> compileIn(const fs::path &dir, const std::string &sr
       errors += std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col) + ": " + d.message + "\n";
     return nullptr;
   }
-  ir::PassManager pm;
-  pm.add(ir::createCSEPass());
-  pm.add(ir::createAutodiffPass(nullptr, {}));
-  pm.add(ir::createCSEPass());
-  pm.add(ir::createDCEPass());
   std::string error;
-  REQUIRE(pm.run(*m, error));
+  REQUIRE(c.runDefaultPipeline(*m, error));
   return m;
 }
 

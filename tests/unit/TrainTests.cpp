@@ -8,13 +8,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Compiler.h"
-#include "ir/PassManager.h"
 #include "ir/Verifier.h"
-#include "ir/autodiff/Autodiff.h"
 #include "ir/autodiff/Rules.h"
 #include "ir/interp/Interpreter.h"
 #include "ir/interp/Progress.h"
-#include "ir/passes/Passes.h"
 #include "runtime/Errors.h"
 
 #include "LineHook.h"
@@ -48,13 +45,8 @@ std::unique_ptr<ir::Module> compileScript(const std::string &src, std::vector<st
     }
     return nullptr;
   }
-  ir::PassManager pm;
-  pm.add(ir::createCSEPass());
-  pm.add(ir::createAutodiffPass(nullptr, {}));
-  pm.add(ir::createCSEPass());
-  pm.add(ir::createDCEPass());
   std::string error;
-  bool ok = pm.run(*m, error);
+  bool ok = c.runDefaultPipeline(*m, error);
   INFO(error);
   REQUIRE(ok);
   return m;

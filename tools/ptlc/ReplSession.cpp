@@ -10,11 +10,8 @@
 
 #include "backend/Engine.h"
 #include "frontend/Compiler.h"
-#include "ir/PassManager.h"
 #include "ir/Printer.h"
-#include "ir/autodiff/Autodiff.h"
 #include "ir/interp/Interpreter.h"
-#include "ir/passes/Passes.h"
 #include "runtime/Errors.h"
 
 #include <algorithm>
@@ -146,7 +143,6 @@ struct Session::EntryRun {
   std::unique_ptr<ir::Module> module;
   std::vector<CutDecl> newDecls;
   std::string baseDir;
-  std::vector<ir::GradWarning> gradWarnings;
 };
 
 Session::Session(SessionConfig config) : config_(std::move(config)) {}
@@ -253,24 +249,10 @@ std::unique_ptr<Session::EntryRun> Session::compileEntry(const std::string &text
   eo.session = &e->options;
   e->module = e->comp->elaborate(eo);
   if (!e->module) return nullptr;
-  if (passes) {
-    ir::PassManager pm;
-    pm.add(ir::createCSEPass());
-    pm.add(ir::createAutodiffPass(&e->gradWarnings));
-    pm.add(ir::createCSEPass());
-    pm.add(ir::createDCEPass());
-    std::string error;
-    if (!pm.run(*e->module, error)) {
-      reportError("internal error: " + error);
-      return nullptr;
-    }
-    SourceManager &sm = e->comp->sources();
-    for (const ir::GradWarning &w : e->gradWarnings) {
-      SourceLoc loc;
-      for (int id = 0; w.loc.valid() && id < sm.fileCount(); ++id)
-        if (sm.file(id).path == e->module->files()[w.loc.file]) loc = SourceLoc{id, w.loc.line, w.loc.col, 1};
-      e->comp->diagnostics().warning(loc) << w.message;
-    }
+  std::string error;
+  if (passes && !e->comp->runDefaultPipeline(*e->module, error)) {
+    reportError("internal error: " + error);
+    return nullptr;
   }
   return e;
 }

@@ -101,12 +101,7 @@ PathPolicy sandboxFor(const DriverOptions &o) {
 /// Reports the ops of `m` over the size and loop budgets; false if any.
 bool checkLimits(Compilation &c, const ir::Module &m, const ir::ResourceLimits &limits) {
   std::vector<ir::LimitViolation> over = ir::checkResourceLimits(m, limits);
-  for (const ir::LimitViolation &v : over) {
-    SourceLoc loc;
-    for (int id = 0; v.loc.valid() && id < c.sources().fileCount(); ++id)
-      if (c.sources().file(id).path == m.files()[v.loc.file]) loc = SourceLoc{id, v.loc.line, v.loc.col, 1};
-    c.diagnostics().error(loc) << v.message;
-  }
+  for (const ir::LimitViolation &v : over) c.diagnostics().error(c.sourceLoc(m, v.loc)) << v.message;
   return over.empty();
 }
 
@@ -165,12 +160,7 @@ void reportFault(Compilation &c, const RuntimeFault &f) {
 
 /// Reports the autodiff pass's warnings through the diagnostics engine.
 void reportGradWarnings(Compilation &c, const ir::Module &m) {
-  for (const ir::GradWarning &w : gradWarnings) {
-    SourceLoc loc;
-    for (int id = 0; w.loc.valid() && id < c.sources().fileCount(); ++id)
-      if (c.sources().file(id).path == m.files()[w.loc.file]) loc = SourceLoc{id, w.loc.line, w.loc.col, 1};
-    c.diagnostics().warning(loc) << w.message;
-  }
+  for (const ir::GradWarning &w : gradWarnings) c.diagnostics().warning(c.sourceLoc(m, w.loc)) << w.message;
   gradWarnings.clear();
 }
 
