@@ -9,7 +9,9 @@
 #include "backend/CodeGen.h"
 
 #include "backend/DebugInfo.h"
+#include "backend/MathEmitter.h"
 #include "backend/NativeRuntime.h"
+#include "runtime/Gemm.h"
 
 #include <llvm/IR/BasicBlock.h>
 #include <llvm/IR/Constants.h>
@@ -321,6 +323,11 @@ private:
   /// A libm call the optimiser must leave alone (nobuiltin): the same function
   /// the interpreter calls, so the same bits.
   LV libm(const char *f32Name, const char *f64Name, DType t, std::vector<LV> args);
+  /// e^x, ln x and tanh x in the element type: PTL's own inline code for f32
+  /// (runtime/Math.h, vectorisable), glibc's for f64 (as the interpreter).
+  LV expOf(DType t, LV x) { return t == DType::F32 ? emitExpF32(b_, x) : libm("expf", "exp", t, {x}); }
+  LV logOf(DType t, LV x) { return t == DType::F32 ? emitLogF32(b_, x) : libm("logf", "log", t, {x}); }
+  LV tanhOf(DType t, LV x) { return t == DType::F32 ? emitTanhF32(b_, x) : libm("tanhf", "tanh", t, {x}); }
   LV intrinsic(llvm::Intrinsic::ID id, DType t, std::vector<LV> args) {
     return b_.CreateIntrinsic(id, {elemTy(t)}, args);
   }
@@ -494,11 +501,11 @@ Lowering::LV Lowering::unaryElem(const ir::Op &op, DType t, LV x) {
   case OpKind::Neg: return fl ? b_.CreateFNeg(x) : b_.CreateSub(zeroOf(t), x);
   // not: x ? 0 : 1
   case OpKind::Not: return boolByte(b_.CreateICmpEQ(x, b_.getInt8(0)));
-  case OpKind::Exp: return libm("expf", "exp", t, {x});
-  case OpKind::Log: return libm("logf", "log", t, {x});
+  case OpKind::Exp: return expOf(t, x);
+  case OpKind::Log: return logOf(t, x);
   case OpKind::Log1p: return libm("log1pf", "log1p", t, {x});
   case OpKind::Expm1: return libm("expm1f", "expm1", t, {x});
-  case OpKind::Tanh: return libm("tanhf", "tanh", t, {x});
+  case OpKind::Tanh: return tanhOf(t, x);
   case OpKind::Sin: return libm("sinf", "sin", t, {x});
   case OpKind::Cos: return libm("cosf", "cos", t, {x});
   // sqrt and floor are exact (correctly rounded) operations: intrinsics
@@ -507,8 +514,8 @@ Lowering::LV Lowering::unaryElem(const ir::Op &op, DType t, LV x) {
   // sigmoid: x >= 0 ? 1 / (1 + e^-x) : e^x / (1 + e^x)
   case OpKind::Sigmoid: {
     LV one = fconst(t, 1.0);
-    LV pos = b_.CreateFDiv(one, b_.CreateFAdd(one, libm("expf", "exp", t, {b_.CreateFNeg(x)})));
-    LV e = libm("expf", "exp", t, {x});
+    LV pos = b_.CreateFDiv(one, b_.CreateFAdd(one, expOf(t, b_.CreateFNeg(x))));
+    LV e = expOf(t, x);
     LV neg = b_.CreateFDiv(e, b_.CreateFAdd(one, e));
     return b_.CreateSelect(b_.CreateFCmpOGE(x, zeroOf(t)), pos, neg);
   }
@@ -521,7 +528,7 @@ Lowering::LV Lowering::unaryElem(const ir::Op &op, DType t, LV x) {
   // softplus: (x > 0 ? x : 0) + log1p(e^-|x|)
   case OpKind::Softplus: {
     LV m = b_.CreateSelect(b_.CreateFCmpOGT(x, zeroOf(t)), x, zeroOf(t));
-    LV e = libm("expf", "exp", t, {b_.CreateFNeg(intrinsic(llvm::Intrinsic::fabs, t, {x}))});
+    LV e = expOf(t, b_.CreateFNeg(intrinsic(llvm::Intrinsic::fabs, t, {x})));
     return b_.CreateFAdd(m, libm("log1pf", "log1p", t, {e}));
   }
   // abs: |x| (i32: x < 0 ? -x : x, wrapping)
@@ -905,16 +912,37 @@ void Lowering::lowerMatMul(const ir::Op &op) {
   for (int64_t &s : cSt) s *= M * N;
   LV A = buf(op.operand(0)), B = buf(op.operand(1));
   LV C = slot(t);
-  // One runtime/Gemm.h product per batch element: the interpreter's kernel
-  // calls the same function, so both engines agree bit for bit (and large
-  // float products go to BLAS in both).
-  const char *name = dt == DType::F32 ? "ptlrt_gemm_f32" : dt == DType::F64 ? "ptlrt_gemm_f64" : "ptlrt_gemm_i32";
+  int64_t es = (int64_t)dtypeSize(dt);
+  auto at = [&](LV base, LV elems) { return b_.CreateInBoundsGEP(b_.getInt8Ty(), base, b_.CreateMul(elems, i64(es))); };
+  if (!(isFloatT(dt) && gemmSizeUsesBlas(M, N, K))) {
+    // The loop of runtime/Gemm.cpp inlined with the sizes as constants, so
+    // LLVM unrolls and vectorises it for this shape: for each row i, c = 0,
+    // then for k ascending c[j] += a[i, k] * b[k, j] (j innermost).
+    loopNest(batch, [&](const Indices &bi) {
+      LV a0 = at(A, offset(bi, aSt)), b0 = at(B, offset(bi, bSt)), c0 = at(C, offset(bi, cSt));
+      loop(0, M, [&](LV i) {
+        LV cRow = elemPtr(dt, c0, b_.CreateMul(i, i64(N)));
+        zeroFill(cRow, N * es);
+        loop(0, K, [&](LV k) {
+          LV a = load(dt, a0, b_.CreateAdd(b_.CreateMul(i, i64(K)), k));
+          LV bRow = elemPtr(dt, b0, b_.CreateMul(k, i64(N)));
+          loop(0, N, [&](LV j) {
+            LV prod = isFloatT(dt) ? b_.CreateFMul(a, load(dt, bRow, j)) : b_.CreateMul(a, load(dt, bRow, j));
+            store(dt, addElem(dt, load(dt, cRow, j), prod), cRow, j);
+          });
+        });
+      });
+    });
+    bufs_[op.result()] = C;
+    return;
+  }
+  // Larger float products: runtime/Gemm.h, which hands them to BLAS; the
+  // interpreter's kernel calls the same function, so both engines agree.
+  const char *name = dt == DType::F32 ? "ptlrt_gemm_f32" : "ptlrt_gemm_f64";
   llvm::FunctionCallee gemm = helper(name, b_.getVoidTy(),
                                      {b_.getPtrTy(), b_.getPtrTy(), b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty(),
                                       b_.getInt64Ty()});
-  int64_t es = (int64_t)dtypeSize(dt);
   loopNest(batch, [&](const Indices &bi) {
-    auto at = [&](LV base, LV elems) { return b_.CreateInBoundsGEP(b_.getInt8Ty(), base, b_.CreateMul(elems, i64(es))); };
     b_.CreateCall(gemm, {at(A, offset(bi, aSt)), at(B, offset(bi, bSt)), at(C, offset(bi, cSt)), i64(M), i64(N),
                          i64(K)});
   });
@@ -1334,7 +1362,7 @@ void Lowering::lowerLogSumExp(const ir::Op &op) {
     b_.SetInsertPoint(sumBB);
     loopNest(redShape, [&](const Indices &r) {
       LV v = load(dt, x, b_.CreateAdd(base, offset(r, redSt)));
-      LV e = libm("expf", "exp", dt, {b_.CreateFSub(v, m)});
+      LV e = expOf(dt, b_.CreateFSub(v, m));
       b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(et, acc), e), acc);
     });
     b_.CreateBr(done);
@@ -1345,7 +1373,7 @@ void Lowering::lowerLogSumExp(const ir::Op &op) {
     llvm::BasicBlock *from = b_.GetInsertBlock();
     b_.CreateCondBr(finite, logBB, merge);
     b_.SetInsertPoint(logBB);
-    LV withLog = b_.CreateFAdd(m, libm("logf", "log", dt, {s}));
+    LV withLog = b_.CreateFAdd(m, logOf(dt, s));
     b_.CreateBr(merge);
     b_.SetInsertPoint(merge);
     llvm::PHINode *y = b_.CreatePHI(et, 2);
@@ -1415,16 +1443,16 @@ void Lowering::lowerSoftmax(const ir::Op &op) {
       LV m = b_.CreateLoad(et, mx);
       b_.CreateStore(zeroOf(dt), acc);
       loop(0, n, [&](LV j) {
-        LV e = libm("expf", "exp", dt, {b_.CreateFSub(load(dt, x, at(j)), m)});
+        LV e = expOf(dt, b_.CreateFSub(load(dt, x, at(j)), m));
         b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(et, acc), e), acc);
       });
       LV s = b_.CreateLoad(et, acc);
       if (isLog) {
-        LV lse = b_.CreateFAdd(m, libm("logf", "log", dt, {s}));
+        LV lse = b_.CreateFAdd(m, logOf(dt, s));
         loop(0, n, [&](LV j) { store(dt, b_.CreateFSub(load(dt, x, at(j)), lse), out, at(j)); });
       } else {
         loop(0, n, [&](LV j) {
-          LV e = libm("expf", "exp", dt, {b_.CreateFSub(load(dt, x, at(j)), m)});
+          LV e = expOf(dt, b_.CreateFSub(load(dt, x, at(j)), m));
           store(dt, b_.CreateFDiv(e, s), out, at(j));
         });
       }

@@ -112,7 +112,6 @@ std::vector<HostSymbol> runtimeSymbols() {
       {"ptlrt_parallel_map", fp(&ptlrt_parallel_map)},
       {"ptlrt_gemm_f32", fp(&ptlrt_gemm_f32)},
       {"ptlrt_gemm_f64", fp(&ptlrt_gemm_f64)},
-      {"ptlrt_gemm_i32", fp(&ptlrt_gemm_i32)},
       {"ptlrt_random", fp(&ptlrt_random)},
       {"ptlrt_check_bounds", fp(&ptlrt_check_bounds)},
       {"ptlrt_host_op", fp(&jitHostOp)},

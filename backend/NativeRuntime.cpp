@@ -152,12 +152,10 @@ int32_t ptlrt_print(ExecContext *c, int32_t site, void *const *buffers) {
   return 1;
 }
 
-// matmul of one batch element: runtime/Gemm.h, as the interpreter's kernel
+// matmul of one batch element, a float product big enough for BLAS
+// (smaller ones and i32 are inlined): runtime/Gemm.h, as the interpreter's kernel
 void ptlrt_gemm_f32(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k) { ptl::gemm(a, b, c, m, n, k); }
 void ptlrt_gemm_f64(const double *a, const double *b, double *c, int64_t m, int64_t n, int64_t k) {
-  ptl::gemm(a, b, c, m, n, k);
-}
-void ptlrt_gemm_i32(const int32_t *a, const int32_t *b, int32_t *c, int64_t m, int64_t n, int64_t k) {
   ptl::gemm(a, b, c, m, n, k);
 }
 

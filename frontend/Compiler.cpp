@@ -125,10 +125,7 @@ std::unique_ptr<ir::Module> Compilation::elaborate(const ElaborateOptions &opts)
 bool Compilation::runDefaultPipeline(ir::Module &m, std::string &error) {
   std::vector<ir::GradWarning> warnings;
   ir::PassManager pm;
-  pm.add(ir::createCSEPass());
-  pm.add(ir::createAutodiffPass(&warnings));
-  pm.add(ir::createCSEPass());
-  pm.add(ir::createDCEPass());
+  for (const std::string &name : ir::defaultPipeline()) pm.add(ir::createPassByName(name, &warnings));
   if (!pm.run(m, error)) return false;
   for (const ir::GradWarning &w : warnings) diags_.warning(sourceLoc(m, w.loc)) << w.message;
   return true;

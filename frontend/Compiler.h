@@ -46,7 +46,7 @@ public:
   /// Checks types and shapes and builds the IR; null on error.
   std::unique_ptr<ir::Module> elaborate(const ElaborateOptions &opts);
 
-  /// Runs the default IR pipeline over `m` (cse, autodiff, cse, dce: what
+  /// Runs the default IR pipeline over `m` (ir::defaultPipeline: what
   /// `ptlc run` uses), reporting the autodiff pass's gradient-flow warnings
   /// through the diagnostics engine. False on an internal error (`error`).
   bool runDefaultPipeline(ir::Module &m, std::string &error);

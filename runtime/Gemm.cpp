@@ -77,16 +77,16 @@ template <class T> void gemmLoop(const T *A, const T *B, T *C, int64_t M, int64_
   }
 }
 
-/// Whether a float product of this size goes to BLAS (dimensions must fit an int).
-bool useBlas(int64_t M, int64_t N, int64_t K) {
-  const int64_t maxInt = 0x7fffffff;
-  return M * N * K >= kBlasMinWork && M <= maxInt && N <= maxInt && K <= maxInt && M > 0 && N > 0 && K > 0;
-}
-
 } // namespace
 
+// (The dimensions must fit BLAS's int arguments.)
+bool gemmSizeUsesBlas(int64_t M, int64_t N, int64_t K) {
+  const int64_t maxInt = 0x7fffffff;
+  return M > 0 && N > 0 && K > 0 && M <= maxInt && N <= maxInt && K <= maxInt && M * N * K >= kBlasMinWork;
+}
+
 void gemm(const float *A, const float *B, float *C, int64_t M, int64_t N, int64_t K) {
-  if (useBlas(M, N, K) && blas().sgemm) {
+  if (gemmSizeUsesBlas(M, N, K) && blas().sgemm) {
     blas().sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, A, (int)K, B, (int)N, 0.0f,
                  C, (int)N);
     return;
@@ -95,7 +95,7 @@ void gemm(const float *A, const float *B, float *C, int64_t M, int64_t N, int64_
 }
 
 void gemm(const double *A, const double *B, double *C, int64_t M, int64_t N, int64_t K) {
-  if (useBlas(M, N, K) && blas().dgemm) {
+  if (gemmSizeUsesBlas(M, N, K) && blas().dgemm) {
     blas().dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0, A, (int)K, B, (int)N, 0.0, C,
                  (int)N);
     return;

@@ -26,6 +26,10 @@ namespace ptl {
 /// Multiply-adds (M * N * K) from which float products use BLAS.
 constexpr int64_t kBlasMinWork = 32 * 32 * 32;
 
+/// Whether a float product of this size goes to BLAS when it is installed;
+/// every other product runs the loop (which native code inlines).
+bool gemmSizeUsesBlas(int64_t M, int64_t N, int64_t K);
+
 /// C = A @ B (row-major; C is overwritten).
 void gemm(const float *A, const float *B, float *C, int64_t M, int64_t N, int64_t K);
 void gemm(const double *A, const double *B, double *C, int64_t M, int64_t N, int64_t K);

@@ -14,6 +14,7 @@
 #include "runtime/Errors.h"
 #include "runtime/Formats.h"
 #include "runtime/Gemm.h"
+#include "runtime/Math.h"
 #include "runtime/Rng.h"
 #include "runtime/Sandbox.h"
 
@@ -268,9 +269,9 @@ std::vector<Tensor> reduce(const KernelArgs &k, Reduce kind) {
         std::vector<T> mx((size_t)m, -std::numeric_limits<T>::infinity());
         for (int64_t i = 0; i < n; ++i) mx[oi[i]] = maxNan(mx[oi[i]], p[i]);
         for (int64_t i = 0; i < n; ++i)
-          if (std::isfinite(mx[oi[i]])) q[oi[i]] += std::exp(p[i] - mx[oi[i]]);
+          if (std::isfinite(mx[oi[i]])) q[oi[i]] += math::exp(p[i] - mx[oi[i]]);
         for (int64_t j = 0; j < m; ++j)
-          q[j] = std::isfinite(mx[j]) ? mx[j] + std::log(q[j]) : mx[j];
+          q[j] = std::isfinite(mx[j]) ? mx[j] + math::log(q[j]) : mx[j];
       } else {
         unsupported(k.op, x.dtype());
       }
@@ -318,11 +319,11 @@ std::vector<Tensor> runNot(const KernelArgs &k) {
 }
 // exp: y = e^x
 std::vector<Tensor> runExp(const KernelArgs &k) {
-  return floatUnary(k, [](auto x) { return std::exp(x); });
+  return floatUnary(k, [](auto x) { return math::exp(x); });
 }
 // log: y = ln x
 std::vector<Tensor> runLog(const KernelArgs &k) {
-  return floatUnary(k, [](auto x) { return std::log(x); });
+  return floatUnary(k, [](auto x) { return math::log(x); });
 }
 // log1p: y = ln(1 + x)
 std::vector<Tensor> runLog1p(const KernelArgs &k) {
@@ -338,14 +339,14 @@ std::vector<Tensor> runSqrt(const KernelArgs &k) {
 }
 // tanh: y = tanh(x)
 std::vector<Tensor> runTanh(const KernelArgs &k) {
-  return floatUnary(k, [](auto x) { return std::tanh(x); });
+  return floatUnary(k, [](auto x) { return math::tanh(x); });
 }
 // sigmoid: y = 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) otherwise
 std::vector<Tensor> runSigmoid(const KernelArgs &k) {
   return floatUnary(k, [](auto x) {
     using T = decltype(x);
-    if (x >= 0) return (T)(T(1) / (T(1) + std::exp(-x)));
-    T e = std::exp(x);
+    if (x >= 0) return (T)(T(1) / (T(1) + math::exp(-x)));
+    T e = math::exp(x);
     return (T)(e / (T(1) + e));
   });
 }
@@ -360,7 +361,7 @@ std::vector<Tensor> runRelu(const KernelArgs &k) {
 std::vector<Tensor> runSoftplus(const KernelArgs &k) {
   return floatUnary(k, [](auto x) {
     using T = decltype(x);
-    return (T)((x > T(0) ? x : T(0)) + std::log1p(std::exp(-std::fabs(x))));
+    return (T)((x > T(0) ? x : T(0)) + std::log1p(math::exp(-std::fabs(x))));
   });
 }
 // abs: y = |x|
@@ -690,12 +691,12 @@ std::vector<Tensor> softmaxLike(const KernelArgs &k, bool log) {
         T m = -std::numeric_limits<T>::infinity();
         for (int64_t j = 0; j < n; ++j) m = maxNan(m, p[at(j)]);
         T s = 0;
-        for (int64_t j = 0; j < n; ++j) s += std::exp(p[at(j)] - m);
+        for (int64_t j = 0; j < n; ++j) s += math::exp(p[at(j)] - m);
         if (log) {
-          T lse = m + std::log(s);
+          T lse = m + math::log(s);
           for (int64_t j = 0; j < n; ++j) q[at(j)] = p[at(j)] - lse;
         } else {
-          for (int64_t j = 0; j < n; ++j) q[at(j)] = std::exp(p[at(j)] - m) / s;
+          for (int64_t j = 0; j < n; ++j) q[at(j)] = math::exp(p[at(j)] - m) / s;
         }
       }
   });

@@ -6,7 +6,8 @@
 // file paths) and returns the op's result tensors, with the result types the
 // op declares.
 //
-// Numerics: f32 math is done in float (expf, tanhf, ...), f64 in double,
+// Numerics: f32 math is done in float (exp, log and tanh are PTL's own,
+// runtime/Math.h, which native code inlines; the rest glibc's expm1f, ...), f64 in double,
 // i32 in integers (division truncates; division or modulo by zero is a
 // RuntimeFault), bool as 0/1 bytes. Reductions accumulate in the element
 // type, left to right over the input in row-major order, so results are

@@ -8,8 +8,21 @@
 #include "ir/PassManager.h"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace ptl::ir {
+
+struct GradWarning;
+
+/// The passes run after elaboration, by name, in order: cse, autodiff,
+/// simplify, cse, licm, dce.
+const std::vector<std::string> &defaultPipeline();
+/// Every pass name createPassByName knows, sorted.
+const std::vector<std::string> &passNames();
+/// The pass called `name`, or null if there is none; the autodiff pass
+/// appends its gradient-flow warnings to `warnings` (may be null).
+std::unique_ptr<Pass> createPassByName(const std::string &name, std::vector<GradWarning> *warnings);
 
 /// Dead-code elimination: removes every op (recursing into regions) whose
 /// results are all unused and that may have no side effects (see
@@ -24,5 +37,14 @@ std::unique_ptr<Pass> createDCEPass();
 /// enclosing one, never a sibling region. `random` is pure given its seed
 /// operand and attributes, so it is CSE'd too.
 std::unique_ptr<Pass> createCSEPass();
+
+/// Constant folding (with the interpreter's kernels, so folded values are
+/// the bits either engine computes) and exact algebraic identities
+/// (x * 1, x ^ 1, x ^ 2 = x * x, select on a constant condition).
+std::unique_ptr<Pass> createSimplifyPass();
+
+/// Loop-invariant code motion: pure, non-faulting ops of a `for` or `map`
+/// body that depend on nothing computed in it move before the loop.
+std::unique_ptr<Pass> createLICMPass();
 
 } // namespace ptl::ir

@@ -6,6 +6,7 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "ir/passes/Passes.h"
+#include "runtime/Math.h"
 
 #include <catch2/catch.hpp>
 
@@ -1085,4 +1086,81 @@ TEST_CASE("PassManager runs, prints after each pass and verifies", "[ir][passes]
   fp.add(std::make_unique<Failer>());
   CHECK_FALSE(fp.run(*m, err));
   CHECK(err == "failer: nope");
+}
+
+TEST_CASE("Simplify folds constants with the interpreter's kernels and applies exact identities", "[ir][passes]") {
+  auto m = parseOk(R"(func @f(%x: f32[3], %k: i32) -> (f32[3], f32[3], f32[3], f32[3], i32, f32) {
+  %two = constant() {value = dense<2.0>} : () -> f32
+  %one = constant() {value = dense<1.0>} : () -> f32
+  %e = sub(%two, %one) : (f32, f32) -> f32
+  %p1 = pow(%x, %e) : (f32[3], f32) -> f32[3]
+  %p2 = pow(%x, %two) : (f32[3], f32) -> f32[3]
+  %m1 = mul(%one, %x) : (f32, f32[3]) -> f32[3]
+  %z = constant() {value = dense<0.0>} : () -> f32
+  %c = eq(%two, %z) : (f32, f32) -> bool
+  %s = select(%c, %z, %x) : (bool, f32, f32[3]) -> f32[3]
+  %i0 = constant() {value = dense<0>} : () -> i32
+  %d = div(%k, %i0) : (i32, i32) -> i32
+  %t = tanh(%two) : (f32) -> f32
+  return(%p1, %p2, %m1, %s, %d, %t) : (f32[3], f32[3], f32[3], f32[3], i32, f32) -> ()
+})");
+  std::string err;
+  REQUIRE(createSimplifyPass()->run(*m, err));
+  REQUIRE(createDCEPass()->run(*m, err));
+  REQUIRE(verifyModule(*m, err));
+  std::string out = toString(*m);
+  INFO(out);
+  // x ^ (2 - 1) = x, x ^ 2 = x * x, 1 * x = x, select(2 == 0, 0, x) = x
+  CHECK(out.find("pow(") == std::string::npos);
+  CHECK(out.find("mul(%x, %x)") != std::string::npos);
+  CHECK(out.find("select(") == std::string::npos);
+  CHECK(out.find("return(%x, %") != std::string::npos);
+  // tanh(2) folded to the bits the engines compute; k / 0 left to fault at run time
+  CHECK(out.find("tanh(") == std::string::npos);
+  const Op *ret = m->lookup("f")->body().terminator();
+  const Op *t = ret->operand(5)->definingOp();
+  REQUIRE(t);
+  REQUIRE(t->kind() == OpKind::Constant);
+  CHECK(std::get<Dense>(t->attrs().at("value")).values == std::vector<double>{(double)ptl::math::tanhF32(2.0f)});
+  CHECK(out.find("div(%k,") != std::string::npos);
+}
+
+TEST_CASE("LICM moves pure, non-faulting loop-invariant ops out of for and map bodies", "[ir][passes]") {
+  auto m = parseOk(R"(func @f(%x: f32[4], %n: i32) -> (f32[4], f32[2, 4]) {
+  %l = for(%x) {hi = 3, lo = 0} : (f32[4]) -> f32[4] {
+  ^(%i: i32, %c: f32[4]):
+    %lx = log(%x) : (f32[4]) -> f32[4]
+    %sq = mul(%lx, %lx) : (f32[4], f32[4]) -> f32[4]
+    %q = div(%n, %n) : (i32, i32) -> i32
+    %qf = convert(%q) : (i32) -> f32
+    %s = add(%c, %sq) : (f32[4], f32[4]) -> f32[4]
+    %t = add(%s, %qf) : (f32[4], f32) -> f32[4]
+    yield(%t) : (f32[4]) -> ()
+  }
+  %mp = map() {hi = 2, lo = 0} : () -> f32[2, 4] {
+  ^(%j: i32):
+    %e = exp(%x) : (f32[4]) -> f32[4]
+    %jf = convert(%j) : (i32) -> f32
+    %r = mul(%e, %jf) : (f32[4], f32) -> f32[4]
+    yield(%r) : (f32[4]) -> ()
+  }
+  return(%l, %mp) : (f32[4], f32[2, 4]) -> ()
+})");
+  std::string err;
+  REQUIRE(createLICMPass()->run(*m, err));
+  REQUIRE(verifyModule(*m, err));
+  Function &f = *m->lookup("f");
+  auto &top = f.body().ops();
+  // log(x) and its square, then exp(x), now run before their loops; the
+  // integer division (which can fault) and everything reading %i, %c or %j stay.
+  REQUIRE(top.size() >= 5);
+  CHECK(top[0]->kind() == OpKind::Log);
+  CHECK(top[1]->kind() == OpKind::Mul);
+  CHECK(top[2]->kind() == OpKind::For);
+  CHECK(top[3]->kind() == OpKind::Exp);
+  CHECK(top[4]->kind() == OpKind::Map);
+  std::string out = toString(*m);
+  INFO(out);
+  CHECK(countOps(*top[2]->region(0)) == 5); // div, convert, add, add, yield
+  CHECK(countOps(*top[4]->region(0)) == 3); // convert, mul, yield
 }

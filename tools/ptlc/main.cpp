@@ -108,15 +108,8 @@ bool checkLimits(Compilation &c, const ir::Module &m, const ir::ResourceLimits &
 /// Gradient-flow warnings from the autodiff pass of the current compilation.
 std::vector<ir::GradWarning> gradWarnings;
 
-/// The IR passes by name.
-std::unique_ptr<ir::Pass> createPass(const std::string &name) {
-  if (name == "cse") return ir::createCSEPass();
-  if (name == "dce") return ir::createDCEPass();
-  if (name == "autodiff") return ir::createAutodiffPass(&gradWarnings);
-  return nullptr;
-}
-/// The default pipeline: expand grad, then clean up.
-const std::vector<std::string> kDefaultPipeline = {"cse", "autodiff", "cse", "dce"};
+/// The default pipeline: expand grad, then simplify and clean up.
+const std::vector<std::string> &kDefaultPipeline = ir::defaultPipeline();
 /// --emit=ir shows the program before differentiation.
 const std::vector<std::string> kBeforeAutodiff = {"cse", "dce"};
 
@@ -124,7 +117,7 @@ const std::vector<std::string> kBeforeAutodiff = {"cse", "dce"};
 bool runPasses(ir::Module &m, const std::vector<std::string> &names, bool printAfterAll) {
   ir::PassManager pm;
   if (printAfterAll) pm.setPrintAfterAll(&std::cerr);
-  for (const std::string &n : names) pm.add(createPass(n));
+  for (const std::string &n : names) pm.add(ir::createPassByName(n, &gradWarnings));
   std::string error;
   if (!pm.run(m, error)) {
     std::cerr << "ptlc: internal error: " << error << "\n";
@@ -372,8 +365,8 @@ int main(int argc, char **argv) {
 
   auto *opt = app.add_subcommand("opt", "Parse textual IR, verify it and print it again");
   opt->add_option("file", o.file, "The IR file")->required();
-  opt->add_option("--pass", o.passes, "Run a pass (repeatable, in order): autodiff | cse | dce")
-      ->check(CLI::IsMember({"autodiff", "cse", "dce"}));
+  opt->add_option("--pass", o.passes, "Run a pass (repeatable, in order): autodiff | cse | dce | licm | simplify")
+      ->check(CLI::IsMember(ir::passNames()));
   opt->add_flag("--print-ir-after-all", o.printAfterAll, "Print the IR after every pass (to stderr)");
 
   app.require_subcommand(0, 1);

@@ -1,0 +1,91 @@
+//===- runtime/Math.cpp - PTL's own f32 exp, log and tanh ----------------------===//
+//
+// The reference implementation of runtime/Math.h (the formulas are there).
+// backend/MathEmitter.cpp emits the same operations, step for step, as LLVM
+// IR; a change here must be made there too (JITTests compares the two bit
+// for bit). Compiled with -ffp-contract=off: every * and + rounds on its own.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/Math.h"
+
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+namespace ptl::math {
+
+namespace {
+using C = F32Consts;
+
+float fromBits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+uint32_t toBits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+/// 2^k for k in [-126, 127].
+float pow2(int32_t k) { return fromBits((uint32_t)(k + 127) << 23); }
+} // namespace
+
+float expF32(float x) {
+  float xc = x > C::kExpOverflow ? C::kExpOverflow : x;
+  xc = xc < C::kExpUnderflow ? C::kExpUnderflow : xc;
+  float n = std::floor(xc * C::kLog2e + 0.5f);
+  float r = xc - n * C::kLn2Hi;
+  r = r - n * C::kLn2Lo;
+  float p = C::kExpP[0];
+  for (int i = 1; i < 6; ++i) p = p * r + C::kExpP[i];
+  float y = p * (r * r);
+  y = y + r;
+  y = y + 1.0f;
+  int32_t k = (int32_t)(n == n ? n : 0.0f); // n is NaN only for a NaN x
+  int32_t k1 = k >> 1, k2 = k - k1;
+  y = (y * pow2(k1)) * pow2(k2);
+  if (x != x) return x;
+  if (x > C::kExpOverflow) return std::numeric_limits<float>::infinity();
+  if (x < C::kExpUnderflow) return 0.0f;
+  return y;
+}
+
+float logF32(float x) {
+  bool subnormal = x < C::kMinNormal;
+  float xs = subnormal ? x * C::kTwo23 : x;
+  uint32_t bits = toBits(xs);
+  int32_t e = (int32_t)((bits >> 23) & 0xffu) - 126 - (subnormal ? 23 : 0);
+  float m = fromBits((bits & 0x807fffffu) | 0x3f000000u); // in [0.5, 1)
+  bool low = m < C::kSqrtHalf;
+  e = low ? e - 1 : e;
+  float f = low ? (m + m) - 1.0f : m - 1.0f;
+  float z = f * f;
+  float y = C::kLogQ[0];
+  for (int i = 1; i < 9; ++i) y = y * f + C::kLogQ[i];
+  y = (y * f) * z;
+  float fe = (float)e;
+  y = y + fe * C::kLn2Lo;
+  y = y - 0.5f * z;
+  float r = f + y;
+  r = r + fe * C::kLn2Hi;
+  if (x != x) return x;
+  if (x < 0.0f) return std::numeric_limits<float>::quiet_NaN();
+  if (x == 0.0f) return -std::numeric_limits<float>::infinity();
+  if (x == std::numeric_limits<float>::infinity()) return x;
+  return r;
+}
+
+float tanhF32(float x) {
+  float a = std::fabs(x);
+  float e = expF32(a + a);
+  float big = std::copysign(1.0f - 2.0f / (e + 1.0f), x);
+  float z = x * x;
+  float p = C::kTanhR[0];
+  for (int i = 1; i < 5; ++i) p = p * z + C::kTanhR[i];
+  float small = ((p * z) * x) + x;
+  float y = a >= C::kTanhSmall ? big : small;
+  return x == 0.0f ? x : y;
+}
+
+} // namespace ptl::math
