@@ -352,6 +352,12 @@ private:
   void lowerConstant(const ir::Op &op);
   void lowerReduce(const ir::Op &op);
   void lowerMatMul(const ir::Op &op);
+  /// c0[M, N] = a0[M, K] @ b0[K, N] inline (below BLAS size; see the definition).
+  void inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, int64_t K);
+  static constexpr int64_t kGemmRows = 4; ///< rows of an inline product's tile
+  void lowerPowF32(const ir::Op &op);
+  /// `fast` where f32 a^b takes runtime/Math.h's fast path, else powf(a, b).
+  LV powF32Fixup(LV a, LV b, LV fast);
   void lowerIndex(const ir::Op &op);
   void lowerFor(const ir::Op &op);
   void lowerIf(const ir::Op &op);
@@ -592,8 +598,10 @@ Lowering::LV Lowering::binaryElem(const ir::Op &op, DType t, LV a, LV b, int32_t
     LV other = b_.CreateSelect(b_.CreateFCmpOEQ(r, zeroOf(t)), zero, r);
     return b_.CreateSelect(adjust, b_.CreateFAdd(r, b), other);
   }
-  // pow: libm pow; i32 by repeated squaring, 0 to a negative power a fault
+  // pow: f32 runtime/Math.h's powF32 (lowerPowF32 splits it in two loops), f64
+  // libm pow; i32 by repeated squaring, 0 to a negative power a fault
   case OpKind::Pow: {
+    if (t == DType::F32) return powF32Fixup(a, b, emitPowF32Core(b_, a, b));
     if (fl) return libm("powf", "pow", t, {a, b});
     int32_t s = siteOf();
     faultIf(b_.CreateAnd(b_.CreateICmpSLT(b, i32(0)), b_.CreateICmpEQ(a, i32(0))), [&] {
@@ -707,6 +715,10 @@ void Lowering::lowerOp(const ir::Op &op) {
     DType dt = op.operand(0)->type().dtype;
     elementwise(t, out, {op.operand(0)}, [&](const std::vector<LV> &x) { return unaryElem(op, dt, x[0]); });
     bufs_[op.result()] = out;
+    return;
+  }
+  if (k == OpKind::Pow && op.result()->type().dtype == DType::F32) {
+    lowerPowF32(op);
     return;
   }
   if (ir::isBinaryElementwise(k) || ir::isComparison(k)) {
@@ -894,6 +906,34 @@ void Lowering::lowerReduce(const ir::Op &op) {
   bufs_[op.result()] = out;
 }
 
+// pow of f32 (runtime/Math.h powF32): a vectorisable loop computes every
+// element by the fast path, then a scalar loop replaces the elements outside
+// it (a <= 0, infinities, NaN) with glibc's powf, as the interpreter does.
+void Lowering::lowerPowF32(const ir::Op &op) {
+  const ir::Type &t = op.result()->type();
+  LV out = slot(t);
+  elementwise(t, out, {op.operand(0), op.operand(1)},
+              [&](const std::vector<LV> &x) { return emitPowF32Core(b_, x[0], x[1]); });
+  bufs_[op.result()] = out;
+  elementwise(t, out, {op.operand(0), op.operand(1), op.result()},
+              [&](const std::vector<LV> &x) { return powF32Fixup(x[0], x[1], x[2]); });
+}
+
+// fast if a^b takes the fast path, else powf(a, b) (a branch: the call only
+// where needed)
+Lowering::LV Lowering::powF32Fixup(LV a, LV b, LV fast) {
+  llvm::BasicBlock *from = b_.GetInsertBlock(), *slow = block("pow.slow"), *join = block("pow.join");
+  b_.CreateCondBr(emitPowF32Fast(b_, a, b), join, slow);
+  b_.SetInsertPoint(slow);
+  LV r = libm("powf", "pow", DType::F32, {a, b});
+  b_.CreateBr(join);
+  b_.SetInsertPoint(join);
+  llvm::PHINode *y = b_.CreatePHI(b_.getFloatTy(), 2);
+  y->addIncoming(fast, from);
+  y->addIncoming(r, slow);
+  return y;
+}
+
 // matmul: y[b, i, j] = sum_k a[b, i, k] * b[b, k, j], k ascending from 0; a rank-1
 // operand is a row (left) or column (right) vector; batch axes broadcast
 void Lowering::lowerMatMul(const ir::Op &op) {
@@ -915,23 +955,8 @@ void Lowering::lowerMatMul(const ir::Op &op) {
   int64_t es = (int64_t)dtypeSize(dt);
   auto at = [&](LV base, LV elems) { return b_.CreateInBoundsGEP(b_.getInt8Ty(), base, b_.CreateMul(elems, i64(es))); };
   if (!(isFloatT(dt) && gemmSizeUsesBlas(M, N, K))) {
-    // The loop of runtime/Gemm.cpp inlined with the sizes as constants, so
-    // LLVM unrolls and vectorises it for this shape: for each row i, c = 0,
-    // then for k ascending c[j] += a[i, k] * b[k, j] (j innermost).
     loopNest(batch, [&](const Indices &bi) {
-      LV a0 = at(A, offset(bi, aSt)), b0 = at(B, offset(bi, bSt)), c0 = at(C, offset(bi, cSt));
-      loop(0, M, [&](LV i) {
-        LV cRow = elemPtr(dt, c0, b_.CreateMul(i, i64(N)));
-        zeroFill(cRow, N * es);
-        loop(0, K, [&](LV k) {
-          LV a = load(dt, a0, b_.CreateAdd(b_.CreateMul(i, i64(K)), k));
-          LV bRow = elemPtr(dt, b0, b_.CreateMul(k, i64(N)));
-          loop(0, N, [&](LV j) {
-            LV prod = isFloatT(dt) ? b_.CreateFMul(a, load(dt, bRow, j)) : b_.CreateMul(a, load(dt, bRow, j));
-            store(dt, addElem(dt, load(dt, cRow, j), prod), cRow, j);
-          });
-        });
-      });
+      inlineGemm(dt, at(A, offset(bi, aSt)), at(B, offset(bi, bSt)), at(C, offset(bi, cSt)), M, N, K);
     });
     bufs_[op.result()] = C;
     return;
@@ -947,6 +972,50 @@ void Lowering::lowerMatMul(const ir::Op &op) {
                          i64(K)});
   });
   bufs_[op.result()] = C;
+}
+
+// A product below BLAS size, inlined with its sizes as constants: each
+// output is 0 + a[i, 0] b[0, j] + a[i, 1] b[1, j] + ... (k ascending), the
+// order of runtime/Gemm.cpp's loop, so the bits are the interpreter's. The
+// outputs are computed in tiles of kGemmRows rows by one vector of up to 64
+// bytes of columns, held in registers while k runs (accumulators in allocas
+// that LLVM promotes), so each tile reads every b row once and no output
+// goes through memory between the k steps.
+void Lowering::inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, int64_t K) {
+  const int64_t width = 64 / (int64_t)dtypeSize(dt), fullCols = N / width * width;
+  const int64_t fullRows = M / kGemmRows * kGemmRows;
+  // One tile: rows i0..i0+rows-1, columns j0..j0+w-1.
+  auto tile = [&](LV i0, int64_t rows, LV j0, int64_t w) {
+    llvm::Type *vt = llvm::FixedVectorType::get(elemTy(dt), (unsigned)w);
+    std::vector<llvm::AllocaInst *> acc;
+    for (int64_t r = 0; r < rows; ++r) {
+      acc.push_back(entryAlloca(vt, "acc"));
+      b_.CreateStore(llvm::Constant::getNullValue(vt), acc.back());
+    }
+    auto rowOf = [&](int64_t r) { return b_.CreateAdd(i0, i64(r)); };
+    loop(0, K, [&](LV k) {
+      LV bv = b_.CreateAlignedLoad(vt, elemPtr(dt, b0, b_.CreateAdd(b_.CreateMul(k, i64(N)), j0)),
+                                   llvm::Align(dtypeSize(dt)));
+      for (int64_t r = 0; r < rows; ++r) {
+        LV a = load(dt, a0, b_.CreateAdd(b_.CreateMul(rowOf(r), i64(K)), k));
+        LV av = b_.CreateVectorSplat((unsigned)w, a);
+        LV prod = isFloatT(dt) ? b_.CreateFMul(av, bv) : b_.CreateMul(av, bv);
+        b_.CreateStore(addElem(dt, b_.CreateLoad(vt, acc[(size_t)r]), prod), acc[(size_t)r]);
+      }
+    });
+    for (int64_t r = 0; r < rows; ++r)
+      b_.CreateAlignedStore(b_.CreateLoad(vt, acc[(size_t)r]),
+                            elemPtr(dt, c0, b_.CreateAdd(b_.CreateMul(rowOf(r), i64(N)), j0)),
+                            llvm::Align(dtypeSize(dt)));
+  };
+  // Every tile of the rows i0..i0+rows-1: full-width column blocks, then the rest.
+  auto rowBlock = [&](LV i0, int64_t rows) {
+    if (fullCols > 0)
+      loop(0, fullCols / width, [&](LV jb) { tile(i0, rows, b_.CreateMul(jb, i64(width)), width); });
+    if (N > fullCols) tile(i0, rows, i64(fullCols), N - fullCols);
+  };
+  if (fullRows > 0) loop(0, fullRows / kGemmRows, [&](LV ib) { rowBlock(b_.CreateMul(ib, i64(kGemmRows)), kGemmRows); });
+  for (int64_t i = fullRows; i < M; ++i) rowBlock(i64(i), 1); // (K = 0 stores zeros)
 }
 
 // index: y = x[i] along axis 0 (a view), 0 <= i < x.shape[0], else a fault

@@ -21,11 +21,20 @@ using LV = llvm::Value *;
 
 LV f(llvm::IRBuilder<> &b, float v) { return llvm::ConstantFP::get(b.getFloatTy(), (double)v); }
 LV i32(llvm::IRBuilder<> &b, int32_t v) { return b.getInt32(v); }
+LV d(llvm::IRBuilder<> &b, double v) { return llvm::ConstantFP::get(b.getDoubleTy(), v); }
+LV i64(llvm::IRBuilder<> &b, int64_t v) { return b.getInt64((uint64_t)v); }
 
 /// sum of coeffs[i] x^(n-1-i) by Horner's rule, as the C++ loops do.
 LV horner(llvm::IRBuilder<> &b, const float *coeffs, int n, LV x) {
   LV p = f(b, coeffs[0]);
   for (int i = 1; i < n; ++i) p = b.CreateFAdd(b.CreateFMul(p, x), f(b, coeffs[i]));
+  return p;
+}
+
+/// The same, for doubles.
+LV hornerD(llvm::IRBuilder<> &b, const double *coeffs, int n, LV x) {
+  LV p = d(b, coeffs[0]);
+  for (int i = 1; i < n; ++i) p = b.CreateFAdd(b.CreateFMul(p, x), d(b, coeffs[i]));
   return p;
 }
 
@@ -92,6 +101,38 @@ LV emitTanhF32(llvm::IRBuilder<> &b, LV x) {
   LV small = b.CreateFAdd(b.CreateFMul(b.CreateFMul(p, z), x), x);
   LV y = b.CreateSelect(b.CreateFCmpOGE(a, f(b, C::kTanhSmall)), big, small);
   return b.CreateSelect(b.CreateFCmpOEQ(x, f(b, 0.0f)), x, y);
+}
+
+LV emitPowF32Fast(llvm::IRBuilder<> &b, LV a, LV x) {
+  LV inf = f(b, std::numeric_limits<float>::infinity());
+  LV aOk = b.CreateAnd(b.CreateFCmpOGT(a, f(b, 0.0f)), b.CreateFCmpOLT(a, inf));
+  return b.CreateAnd(aOk, b.CreateFCmpOLT(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x), inf));
+}
+
+LV emitPowF32Core(llvm::IRBuilder<> &b, LV a, LV x) {
+  using P = math::PowConsts;
+  LV bits = b.CreateBitCast(b.CreateFPExt(a, b.getDoubleTy()), b.getInt64Ty());
+  LV e = b.CreateSub(b.CreateAnd(b.CreateLShr(bits, i64(b, 52)), i64(b, 0x7ff)), i64(b, 1023));
+  LV m = b.CreateBitCast(b.CreateOr(b.CreateAnd(bits, i64(b, 0x000fffffffffffffll)), i64(b, 0x3ff0000000000000ll)),
+                         b.getDoubleTy());
+  LV big = b.CreateFCmpOGT(m, d(b, P::kSqrt2));
+  m = b.CreateSelect(big, b.CreateFMul(m, d(b, 0.5)), m);
+  e = b.CreateSelect(big, b.CreateAdd(e, i64(b, 1)), e);
+  LV s = b.CreateFDiv(b.CreateFSub(m, d(b, 1.0)), b.CreateFAdd(m, d(b, 1.0)));
+  LV s2 = b.CreateFMul(s, s);
+  LV p = hornerD(b, P::kAtanh, 10, s2);
+  LV lnx = b.CreateFAdd(b.CreateFMul(b.CreateSIToFP(e, b.getDoubleTy()), d(b, P::kLn2)),
+                        b.CreateFMul(b.CreateFAdd(s, s), p));
+  LV t = b.CreateFMul(b.CreateFPExt(x, b.getDoubleTy()), lnx);
+  t = b.CreateSelect(b.CreateFCmpOGT(t, d(b, P::kClamp)), d(b, P::kClamp), t);
+  t = b.CreateSelect(b.CreateFCmpOLT(t, d(b, -P::kClamp)), d(b, -P::kClamp), t);
+  LV n = b.CreateUnaryIntrinsic(llvm::Intrinsic::floor, b.CreateFAdd(b.CreateFMul(t, d(b, P::kLog2e)), d(b, 0.5)));
+  LV r = b.CreateFSub(t, b.CreateFMul(n, d(b, P::kLn2Hi)));
+  r = b.CreateFSub(r, b.CreateFMul(n, d(b, P::kLn2Lo)));
+  LV q = hornerD(b, P::kExpTaylor, 13, r);
+  LV k = b.CreateFPToSI(n, b.getInt64Ty());
+  LV scale = b.CreateBitCast(b.CreateShl(b.CreateAdd(k, i64(b, 1023)), i64(b, 52)), b.getDoubleTy());
+  return b.CreateFPTrunc(b.CreateFMul(q, scale), b.getFloatTy());
 }
 
 } // namespace ptl::backend

@@ -27,6 +27,16 @@ uint32_t toBits(float f) {
   std::memcpy(&u, &f, sizeof u);
   return u;
 }
+double fromBits64(uint64_t u) {
+  double d;
+  std::memcpy(&d, &u, sizeof d);
+  return d;
+}
+uint64_t toBits64(double d) {
+  uint64_t u;
+  std::memcpy(&u, &d, sizeof u);
+  return u;
+}
 /// 2^k for k in [-126, 127].
 float pow2(int32_t k) { return fromBits((uint32_t)(k + 127) << 23); }
 } // namespace
@@ -86,6 +96,31 @@ float tanhF32(float x) {
   float small = ((p * z) * x) + x;
   float y = a >= C::kTanhSmall ? big : small;
   return x == 0.0f ? x : y;
+}
+
+float powF32Core(float a, float b) {
+  using P = PowConsts;
+  uint64_t bits = toBits64((double)a); // a > 0 is a normal double
+  int64_t e = (int64_t)((bits >> 52) & 0x7ffu) - 1023;
+  double m = fromBits64((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull); // in [1, 2)
+  bool big = m > P::kSqrt2;
+  m = big ? m * 0.5 : m;
+  e = big ? e + 1 : e;
+  double s = (m - 1.0) / (m + 1.0);
+  double s2 = s * s;
+  double p = P::kAtanh[0];
+  for (int i = 1; i < 10; ++i) p = p * s2 + P::kAtanh[i];
+  double lnx = (double)e * P::kLn2 + (s + s) * p;
+  double t = (double)b * lnx;
+  t = t > P::kClamp ? P::kClamp : t;
+  t = t < -P::kClamp ? -P::kClamp : t;
+  double n = std::floor(t * P::kLog2e + 0.5);
+  double r = t - n * P::kLn2Hi;
+  r = r - n * P::kLn2Lo;
+  double q = P::kExpTaylor[0];
+  for (int i = 1; i < 13; ++i) q = q * r + P::kExpTaylor[i];
+  double scale = fromBits64((uint64_t)((int64_t)n + 1023) << 52);
+  return (float)(q * scale);
 }
 
 } // namespace ptl::math

@@ -24,6 +24,15 @@
 //            log of a negative number or NaN is NaN, log inf = inf.
 //   tanh(x): |x| < 0.625: x + x^3 R(x^2) (R of degree 4);
 //            otherwise sign(x) (1 - 2 / (e^(2|x|) + 1)); tanh(+-0) = +-0.
+//   pow(a, b): for a > 0 finite and b finite (powF32Fast), in double and
+//            rounded once to float: a = m 2^e with m in [sqrt(1/2), sqrt 2],
+//            s = (m - 1) / (m + 1), ln m = 2 s (1 + s^2/3 + ... + s^18/19),
+//            t = b (e ln 2 + ln m) clamped to [-200, 200]; e^t as exp above
+//            with ln 2 split fdlibm's way and e^r = sum r^k / k!, k <= 12;
+//            the relative error before the final rounding is below 1e-13,
+//            so the result is the correctly rounded one but in rare ties.
+//            Every other case (a <= 0, infinities, NaN) is glibc's powf, so
+//            C's special values hold (pow(x, 0) = 1, (-8)^(1/3) = NaN, ...).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -61,19 +70,47 @@ struct F32Consts {
                                       1.33314422036E-1f, -3.33332819422E-1f};
 };
 
+/// The constants of pow's double-precision fast path.
+struct PowConsts {
+  static constexpr double kSqrt2 = 1.41421356237309504880;
+  static constexpr double kLn2 = 0.693147180559945309417;
+  static constexpr double kLog2e = 1.44269504088896340736;
+  static constexpr double kLn2Hi = 6.93147180369123816490e-01; ///< fdlibm: ln 2 with 32 low bits zero
+  static constexpr double kLn2Lo = 1.90821492927058770002e-10; ///< ln 2 - kLn2Hi
+  static constexpr double kClamp = 200.0;                      ///< |t| beyond: over- or underflows anyway
+  /// 1/19, 1/17, ..., 1/3, 1 (ln m / 2s as a series in s^2), highest power first.
+  static constexpr double kAtanh[10] = {1.0 / 19, 1.0 / 17, 1.0 / 15, 1.0 / 13, 1.0 / 11,
+                                        1.0 / 9,  1.0 / 7,  1.0 / 5,  1.0 / 3,  1.0};
+  /// 1/12!, ..., 1/1!, 1/0! (e^r), highest power first.
+  static constexpr double kExpTaylor[13] = {1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880,
+                                            1.0 / 40320,     1.0 / 5040,     1.0 / 720,     1.0 / 120,
+                                            1.0 / 24,        1.0 / 6,        1.0 / 2,       1.0,
+                                            1.0};
+};
+
 /// e^x (f32, see above).
 float expF32(float x);
 /// ln x (f32).
 float logF32(float x);
 /// tanh x (f32).
 float tanhF32(float x);
+/// Whether a^b takes pow's fast path: a > 0, a finite, b finite.
+inline bool powF32Fast(float a, float b) {
+  return a > 0.0f && a < HUGE_VALF && std::fabs(b) < HUGE_VALF;
+}
+/// a^b by the fast path (only for powF32Fast(a, b)).
+float powF32Core(float a, float b);
+/// a^b (f32): the fast path, else glibc's powf.
+inline float powF32(float a, float b) { return powF32Fast(a, b) ? powF32Core(a, b) : std::pow(a, b); }
 
-/// The engines' exp, log and tanh: PTL's own for f32, glibc's for f64.
+/// The engines' exp, log, tanh and pow: PTL's own for f32, glibc's for f64.
 inline float exp(float x) { return expF32(x); }
 inline double exp(double x) { return std::exp(x); }
 inline float log(float x) { return logF32(x); }
 inline double log(double x) { return std::log(x); }
 inline float tanh(float x) { return tanhF32(x); }
 inline double tanh(double x) { return std::tanh(x); }
+inline float pow(float a, float b) { return powF32(a, b); }
+inline double pow(double a, double b) { return std::pow(a, b); }
 
 } // namespace ptl::math

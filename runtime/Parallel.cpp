@@ -13,8 +13,12 @@ namespace {
 
 thread_local bool tInJob = false; ///< this thread is running a job's iteration
 
-/// The pool: workers sleep until a job's generation number changes, take
-/// iterations from a shared counter, and report when they are done.
+/// The pool: workers sleep until a job's generation number changes, run
+/// their share of the iterations, and report when they are done. The shares
+/// are fixed (worker w of W runs iterations [w n / W, (w + 1) n / W)), so
+/// every worker takes part in every job: what a worker sets up on its first
+/// iteration (its frame arena) is set up in the first job, whatever the
+/// timing, and later jobs allocate nothing.
 class Pool {
 public:
   static Pool &get() {
@@ -39,7 +43,6 @@ public:
       body_ = body;
       env_ = env;
       n_ = n;
-      next_ = 0;
       active_ = helpers;
       helpers_ = helpers;
       ++generation_;
@@ -63,10 +66,11 @@ private:
     tInJob = outer;
   }
 
-  /// Takes iterations until none is left (as worker `worker`).
+  /// Runs worker `worker`'s share of the iterations.
   void work(int worker) {
     tInJob = true;
-    for (int64_t i; (i = next_.fetch_add(1)) < n_;) body_(env_, i, worker);
+    int64_t shares = helpers_ + 1;
+    for (int64_t i = n_ * worker / shares, end = n_ * (worker + 1) / shares; i < end; ++i) body_(env_, i, worker);
     tInJob = false;
   }
 
@@ -103,7 +107,6 @@ private:
   IterationFn body_ = nullptr;
   void *env_ = nullptr;
   int64_t n_ = 0;
-  std::atomic<int64_t> next_{0};
 };
 
 } // namespace

@@ -23,9 +23,10 @@ void setThreadCount(int n);
 using IterationFn = void (*)(void *env, int64_t i, int worker);
 
 /// Runs body(env, i, worker) for every i in [0, n) and returns when all are
-/// done. Iterations are handed out one at a time in increasing order; which
-/// worker runs which is unspecified, so `body` must not depend on it beyond
-/// choosing per-worker scratch state.
+/// done. Each of the W workers taking part runs a fixed contiguous share in
+/// increasing order (worker w: [w n / W, (w + 1) n / W)), so all of them run
+/// in every job; `body` must not depend on which worker runs an iteration
+/// beyond choosing per-worker scratch state.
 void parallelFor(int64_t n, IterationFn body, void *env);
 
 } // namespace ptl

@@ -471,7 +471,7 @@ std::vector<Tensor> runPow(const KernelArgs &k) {
         if (e & 1) r *= base;
       return (int32_t)r;
     } else if constexpr (std::is_floating_point_v<T>) {
-      return std::pow(a, b);
+      return math::pow(a, b); // f32: PTL's own fast path, else glibc's powf
     } else {
       return a;
     }

@@ -187,6 +187,27 @@ TEST_CASE("JIT: PTL's own f32 exp, log and tanh give the interpreter's bits on a
   }
 }
 
+TEST_CASE("JIT: f32 pow (fast path and powf fix-up) gives the interpreter's bits", "[jit]") {
+  // a: a sweep of float bit patterns (both signs, zeros, subnormals,
+  // infinities, NaNs); b: exponents cycling through awkward values, then a
+  // broadcast scalar exponent as in x ^ p.
+  std::vector<double> a, b;
+  const double exps[] = {0.5, -1.5, 2.0, 3.0, 0.7, -0.0, 0.0, 1e10, -1e10, kInf, -kInf, kNaN, 1.0 / 3, 7.0, -2.0, 1.0};
+  size_t i = 0;
+  for (uint64_t u = 0; u < (uint64_t(1) << 32); u += 16411, ++i) {
+    uint32_t bits = (uint32_t)u;
+    float x;
+    std::memcpy(&x, &bits, sizeof x);
+    a.push_back((double)x);
+    b.push_back(exps[i % (sizeof exps / sizeof exps[0])]);
+  }
+  int64_t n = (int64_t)a.size();
+  TestFn t({ty(F32, {n}), ty(F32, {n}), ty(F32, {})});
+  t.ret({t.b.make(OpKind::Pow, {t.arg(0), t.arg(1)}), t.b.make(OpKind::Pow, {t.arg(0), t.arg(2)})});
+  for (double p : {0.7, -2.5, 0.0, kNaN})
+    differential(t.m, "f", {make(F32, {n}, a), make(F32, {n}, b), Tensor::scalar(F32, p)});
+}
+
 TEST_CASE("JIT: integer and bool elementwise ops", "[jit]") {
   std::vector<double> a = {0, 1, -1, 7, -7, 2147483647, -2147483648.0, 3, -3, 100};
   std::vector<double> b = {1, 2, -2, 3, 3, 2, -1, -4, 5, 7};
