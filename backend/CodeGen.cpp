@@ -11,6 +11,7 @@
 #include "backend/DebugInfo.h"
 #include "backend/MathEmitter.h"
 #include "backend/NativeRuntime.h"
+#include "ir/interp/Kernels.h"
 #include "runtime/Gemm.h"
 
 #include <llvm/IR/BasicBlock.h>
@@ -352,6 +353,8 @@ private:
   void lowerConstant(const ir::Op &op);
   void lowerReduce(const ir::Op &op);
   void lowerMatMul(const ir::Op &op);
+  /// The interpreter's laneSum of n contiguous float elements at p.
+  LV laneSum(DType dt, LV p, int64_t n);
   /// c0[M, N] = a0[M, K] @ b0[K, N] inline (below BLAS size; see the definition).
   void inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, int64_t K);
   static constexpr int64_t kGemmRows = 4; ///< rows of an inline product's tile
@@ -880,8 +883,42 @@ void Lowering::lowerReduce(const ir::Op &op) {
     staticFault(op, std::string(op.name()) + " of an empty tensor " + typeString(dt, xs));
   LV x = buf(op.operand(0));
   LV out = slot(t);
-  llvm::AllocaInst *acc = entryAlloca(elemTy(dt), "acc");
   std::vector<int64_t> outSt = rowMajorStrides(keptShape);
+  bool sum = k == OpKind::ReduceSum || k == OpKind::ReduceMean;
+  // mean: sum / (T)count (NaN for no elements)
+  auto finish = [&](LV s) {
+    if (k != OpKind::ReduceMean) return s;
+    if (isFloatT(dt)) return count ? b_.CreateFDiv(s, fconst(dt, (double)count)) : fconst(dt, NAN);
+    return b_.CreateSDiv(s, i32((int32_t)count));
+  };
+  if (sum && isFloatT(dt) && count >= ir::kernels::kLaneSumMin &&
+      ir::kernels::reducesTrailingAxes(xs, op.hasAttr("axes") ? op.intsAttr("axes") : std::vector<int64_t>{})) {
+    // Contiguous runs: the interpreter's laneSum with one vector accumulator.
+    loopNest(keptShape, [&](const Indices &kept) {
+      store(dt, finish(laneSum(dt, elemPtr(dt, x, offset(kept, keptSt)), count)), out, offset(kept, outSt));
+    });
+    bufs_[op.result()] = out;
+    return;
+  }
+  if (sum && !xs.empty() && !red.back() && count > 0) {
+    // The last axis is kept: out = 0, then add the slices of x in row-major
+    // order of the reduced indices, so the inner loop runs along contiguous
+    // outputs (and vectorises) and each output gets its terms in the same
+    // order as one running sum.
+    zeroFill(out, bytesOf(t));
+    loopNest(redShape, [&](const Indices &r) {
+      LV base = offset(r, redSt);
+      loopNest(keptShape, [&](const Indices &kept) {
+        LV o = offset(kept, outSt);
+        store(dt, addElem(dt, load(dt, out, o), load(dt, x, b_.CreateAdd(base, offset(kept, keptSt)))), out, o);
+      });
+    });
+    if (k == OpKind::ReduceMean)
+      loop(0, numElements(keptShape), [&](LV o) { store(dt, finish(load(dt, out, o)), out, o); });
+    bufs_[op.result()] = out;
+    return;
+  }
+  llvm::AllocaInst *acc = entryAlloca(elemTy(dt), "acc");
   loopNest(keptShape, [&](const Indices &kept) {
     LV base = offset(kept, keptSt);
     if (k == OpKind::ReduceMax || k == OpKind::ReduceMin) b_.CreateStore(load(dt, x, base), acc);
@@ -895,28 +932,33 @@ void Lowering::lowerReduce(const ir::Op &op) {
                                       : b_.CreateAdd(a, v);
       b_.CreateStore(n, acc);
     });
-    LV result = b_.CreateLoad(elemTy(dt), acc);
-    if (k == OpKind::ReduceMean) {
-      // sum / (T)count (NaN for no elements)
-      if (isFloatT(dt)) result = count ? b_.CreateFDiv(result, fconst(dt, (double)count)) : fconst(dt, NAN);
-      else result = b_.CreateSDiv(result, i32((int32_t)count));
-    }
-    store(dt, result, out, offset(kept, outSt));
+    store(dt, finish(b_.CreateLoad(elemTy(dt), acc)), out, offset(kept, outSt));
   });
   bufs_[op.result()] = out;
 }
 
 // pow of f32 (runtime/Math.h powF32): a vectorisable loop computes every
-// element by the fast path, then a scalar loop replaces the elements outside
-// it (a <= 0, infinities, NaN) with glibc's powf, as the interpreter does.
+// element by the fast path and notes whether any is outside it (a <= 0,
+// infinities, NaN); only then a scalar loop replaces those with glibc's
+// powf, as the interpreter does.
 void Lowering::lowerPowF32(const ir::Op &op) {
   const ir::Type &t = op.result()->type();
   LV out = slot(t);
-  elementwise(t, out, {op.operand(0), op.operand(1)},
-              [&](const std::vector<LV> &x) { return emitPowF32Core(b_, x[0], x[1]); });
+  llvm::AllocaInst *anySlow = entryAlloca(b_.getInt1Ty(), "anyslow");
+  b_.CreateStore(b_.getFalse(), anySlow);
+  elementwise(t, out, {op.operand(0), op.operand(1)}, [&](const std::vector<LV> &x) {
+    LV slow = b_.CreateNot(emitPowF32Fast(b_, x[0], x[1]));
+    b_.CreateStore(b_.CreateOr(b_.CreateLoad(b_.getInt1Ty(), anySlow), slow), anySlow);
+    return emitPowF32Core(b_, x[0], x[1]);
+  });
   bufs_[op.result()] = out;
+  llvm::BasicBlock *fixup = block("pow.fixup"), *done = block("pow.done");
+  b_.CreateCondBr(b_.CreateLoad(b_.getInt1Ty(), anySlow), fixup, done);
+  b_.SetInsertPoint(fixup);
   elementwise(t, out, {op.operand(0), op.operand(1), op.result()},
               [&](const std::vector<LV> &x) { return powF32Fixup(x[0], x[1], x[2]); });
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
 }
 
 // fast if a^b takes the fast path, else powf(a, b) (a branch: the call only
@@ -932,6 +974,37 @@ Lowering::LV Lowering::powF32Fixup(LV a, LV b, LV fast) {
   y->addIncoming(fast, from);
   y->addIncoming(r, slow);
   return y;
+}
+
+// The sum of n >= kLaneSumMin contiguous elements at p as the interpreter's
+// laneSum: a vector of kSumLanes partial sums takes n / kSumLanes full
+// vectors, then the rest into its first lanes, then is halved pairwise.
+Lowering::LV Lowering::laneSum(DType dt, LV p, int64_t n) {
+  const unsigned lanes = (unsigned)ir::kernels::kSumLanes;
+  llvm::Type *vt = llvm::FixedVectorType::get(elemTy(dt), lanes);
+  llvm::AllocaInst *acc = entryAlloca(vt, "lanes");
+  b_.CreateStore(llvm::Constant::getNullValue(vt), acc);
+  const int64_t full = n / lanes, rest = n % lanes;
+  loop(0, full, [&](LV q) {
+    LV v = b_.CreateAlignedLoad(vt, elemPtr(dt, p, b_.CreateMul(q, i64(lanes))), llvm::Align(dtypeSize(dt)));
+    b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(vt, acc), v), acc);
+  });
+  LV s = b_.CreateLoad(vt, acc);
+  if (rest > 0) { // lanes < rest get one more element; the others are left alone
+    LV tail = llvm::Constant::getNullValue(vt);
+    std::vector<int> pick(lanes);
+    for (unsigned j = 0; j < lanes; ++j) {
+      if (j < rest) tail = b_.CreateInsertElement(tail, load(dt, p, i64(full * lanes + j)), (uint64_t)j);
+      pick[j] = j < rest ? (int)(lanes + j) : (int)j; // from the sum, else from s
+    }
+    s = b_.CreateShuffleVector(s, b_.CreateFAdd(s, tail), pick);
+  }
+  for (unsigned w = lanes / 2; w >= 1; w /= 2) {
+    std::vector<int> lo(w), hi(w);
+    for (unsigned j = 0; j < w; ++j) lo[j] = (int)j, hi[j] = (int)(j + w);
+    s = b_.CreateFAdd(b_.CreateShuffleVector(s, lo), b_.CreateShuffleVector(s, hi));
+  }
+  return b_.CreateExtractElement(s, (uint64_t)0);
 }
 
 // matmul: y[b, i, j] = sum_k a[b, i, k] * b[b, k, j], k ascending from 0; a rank-1
@@ -1014,8 +1087,10 @@ void Lowering::inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, i
       loop(0, fullCols / width, [&](LV jb) { tile(i0, rows, b_.CreateMul(jb, i64(width)), width); });
     if (N > fullCols) tile(i0, rows, i64(fullCols), N - fullCols);
   };
-  if (fullRows > 0) loop(0, fullRows / kGemmRows, [&](LV ib) { rowBlock(b_.CreateMul(ib, i64(kGemmRows)), kGemmRows); });
-  for (int64_t i = fullRows; i < M; ++i) rowBlock(i64(i), 1); // (K = 0 stores zeros)
+  if (fullRows > 0)
+    loop(0, fullRows / kGemmRows, [&](LV ib) { rowBlock(b_.CreateMul(ib, i64(kGemmRows)), kGemmRows); });
+  // The last M mod kGemmRows rows one at a time (a loop: one tile's code).
+  if (M > fullRows) loop(fullRows, M, [&](LV i) { rowBlock(i, 1); }); // (K = 0 stores zeros)
 }
 
 // index: y = x[i] along axis 0 (a view), 0 <= i < x.shape[0], else a fault

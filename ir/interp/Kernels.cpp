@@ -229,6 +229,21 @@ std::vector<int64_t> reduceIndex(const Shape &in, const std::vector<int64_t> &ax
   return gatherIndex(in, st);
 }
 
+} // namespace
+
+bool reducesTrailingAxes(const Shape &shape, const std::vector<int64_t> &axes) {
+  if (axes.empty()) return true;
+  std::vector<bool> reduced(shape.size(), false);
+  for (int64_t a : axes) reduced[(size_t)normAxis(a, (int64_t)shape.size())] = true;
+  size_t first = shape.size();
+  while (first > 0 && reduced[first - 1]) --first;
+  for (size_t a = 0; a < first; ++a)
+    if (reduced[a]) return false;
+  return true;
+}
+
+namespace {
+
 enum class Reduce { Sum, Mean, Max, Min, LogSumExp };
 
 template <class T> T maxNan(T a, T b) { return isNan(a) ? a : isNan(b) ? b : (b > a ? b : a); }
@@ -250,7 +265,10 @@ std::vector<Tensor> reduce(const KernelArgs &k, Reduce kind) {
     switch (kind) {
     case Reduce::Sum:
     case Reduce::Mean:
-      for (int64_t i = 0; i < n; ++i) q[oi[i]] = (T)(q[oi[i]] + p[i]);
+      if (std::is_floating_point_v<T> && count >= kLaneSumMin && reducesTrailingAxes(x.shape(), k.op.intsAttr("axes")))
+        for (int64_t j = 0; j < m; ++j) q[j] = laneSum(p + j * count, count);
+      else
+        for (int64_t i = 0; i < n; ++i) q[oi[i]] = (T)(q[oi[i]] + p[i]);
       if (kind == Reduce::Mean)
         for (int64_t j = 0; j < m; ++j) q[j] = count ? (T)(q[j] / (T)count) : (T)NAN;
       break;

@@ -11,7 +11,10 @@
 // i32 in integers (division truncates; division or modulo by zero is a
 // RuntimeFault), bool as 0/1 bytes. Reductions accumulate in the element
 // type, left to right over the input in row-major order, so results are
-// reproducible. Softplus is max(x, 0) + log1p(exp(-|x|)) (stable, no
+// reproducible; except that a float sum or mean whose reduced elements are
+// contiguous (the reduced axes are the trailing ones) and number at least
+// kLaneSumMin uses kSumLanes partial sums (see laneSum), which native code
+// computes with one vector register. Softplus is max(x, 0) + log1p(exp(-|x|)) (stable, no
 // threshold); sigmoid is 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 +
 // exp(x)) otherwise.
 //
@@ -27,6 +30,27 @@ namespace ptl::ir {
 class Interpreter;
 
 namespace kernels {
+
+/// Float sums of at least this many contiguous elements use partial sums.
+constexpr int64_t kLaneSumMin = 32;
+/// The number of partial sums (one 64-byte vector of f32).
+constexpr int64_t kSumLanes = 16;
+
+/// The sum of p[0..n): partial sum j adds the elements j, j + 16, j + 32, ...
+/// in order, starting from 0; then the partial sums are added pairwise,
+/// halving: s[j] += s[j + 8] for j < 8, s[j] += s[j + 4] for j < 4, then 2,
+/// then 1; the result is s[0]. (Also more accurate than one running sum.)
+template <class T> T laneSum(const T *p, int64_t n) {
+  T acc[kSumLanes] = {};
+  for (int64_t i = 0; i < n; ++i) acc[i % kSumLanes] = (T)(acc[i % kSumLanes] + p[i]);
+  for (int64_t w = kSumLanes / 2; w >= 1; w /= 2)
+    for (int64_t j = 0; j < w; ++j) acc[j] = (T)(acc[j] + acc[j + w]);
+  return acc[0];
+}
+
+/// Whether reducing `axes` of `shape` (all when empty) reduces the trailing
+/// axes only, so each output's elements are contiguous.
+bool reducesTrailingAxes(const Shape &shape, const std::vector<int64_t> &axes);
 
 /// What a kernel gets: the op, its operand values and the interpreter.
 struct KernelArgs {

@@ -332,6 +332,42 @@ TEST_CASE("JIT: reductions over every axis set, with keepdims", "[jit]") {
   differential(t.m, "f", {make(F32, {2, 3}, {1, kNaN, 3, -0.0, 0.0, -kInf})});
 }
 
+TEST_CASE("JIT: long sums (partial-sum lanes) and sums along leading axes", "[jit]") {
+  // Values whose sum depends on the order (1e8 and 1 in turn), -0, and
+  // lengths that leave 0, 5 and 15 elements after the full vectors of lanes.
+  std::vector<double> v;
+  for (int i = 0; i < 2 * 3 * 47; ++i) v.push_back(i % 3 == 0 ? 1e8 * ((i / 3) % 2 ? 1 : -1) : 1.0 + i * 1e-3);
+  v[5] = -0.0;
+  for (DType dt : {F32, F64, I32}) {
+    std::vector<double> in = v;
+    if (dt == I32)
+      for (double &x : in) x = std::fmod(std::trunc(x), 1000.0);
+    for (OpKind k : {OpKind::ReduceSum, OpKind::ReduceMean}) {
+      if (k == OpKind::ReduceMean && dt == I32) continue;
+      for (std::vector<int64_t> axes : {std::vector<int64_t>{}, {2}, {1, 2}, {0}, {0, 1}, {1}}) {
+        INFO(mnemonic(k) << " " << dtypeName(dt) << " axes " << shapeString(axes));
+        TestFn t({ty(dt, {2, 3, 47})});
+        t.ret({t.b.make(k, {t.arg(0)}, {{"axes", axes}})});
+        differential(t.m, "f", {make(dt, {2, 3, 47}, in)});
+      }
+    }
+  }
+  for (int64_t n : {32, 37, 64, 79, 1000}) {
+    INFO("n = " << n);
+    TestFn t({ty(F32, {n})});
+    t.ret({t.b.make(OpKind::ReduceSum, {t.arg(0)})});
+    std::vector<double> x;
+    for (int64_t i = 0; i < n; ++i) x.push_back(i % 2 ? 1e8 : 0.25 * (double)i);
+    std::vector<Tensor> got = differential(t.m, "f", {make(F32, {n}, x)});
+    // laneSum's order, computed here independently: 16 running sums, halved pairwise
+    float lanes[16] = {};
+    for (int64_t i = 0; i < n; ++i) lanes[i % 16] += (float)x[(size_t)i];
+    for (int w = 8; w >= 1; w /= 2)
+      for (int j = 0; j < w; ++j) lanes[j] += lanes[j + w];
+    CHECK(got[0].getDouble(0) == (double)lanes[0]);
+  }
+}
+
 TEST_CASE("JIT: matmul in every form", "[jit]") {
   auto data = [](int64_t n, double s) {
     std::vector<double> v;
