@@ -222,7 +222,8 @@ std::vector<Tensor> Engine::call(const std::string &function, const std::vector<
   return results;
 }
 
-bool emitNative(const ir::Module &m, int optLevel, bool assembly, std::ostream &os, std::string &error) {
+bool emitNative(const ir::Module &m, int optLevel, NativeStage stage, std::ostream &os, std::string &error) {
+  bool assembly = stage == NativeStage::Asm;
   JIT *jit = sharedJIT(error);
   if (!jit) return false;
   std::vector<std::pair<std::string, std::string>> why;
@@ -235,7 +236,7 @@ bool emitNative(const ir::Module &m, int optLevel, bool assembly, std::ostream &
   SiteTables sites;
   lowerFunctions(m, fns, "ptl.", mod, sites);
   if (!verifyLowered(mod, error)) return false;
-  jit->optimize(mod, optLevel);
+  if (stage != NativeStage::Loops) jit->optimize(mod, optLevel);
   if (!assembly) {
     llvm::raw_os_ostream ros(os);
     mod.print(ros, nullptr);

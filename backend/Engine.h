@@ -45,11 +45,18 @@ struct EngineOptions {
   ir::InterpOptions host;
 };
 
-/// What `ptlc --emit=llvm|asm` prints: the functions of `m` that compile,
-/// lowered and optimised at `optLevel` (0..3), as LLVM IR or as the host's
-/// assembly. The functions that cannot be compiled are listed in a comment
-/// at the top. False with `error` if the JIT's target is unavailable.
-bool emitNative(const ir::Module &m, int optLevel, bool assembly, std::ostream &os, std::string &error);
+/// The stages `ptlc --emit` can show of native code.
+enum class NativeStage {
+  Loops, ///< the lowering's output: loop nests over explicit frame buffers (LLVM IR before any pass)
+  Llvm,  ///< that IR optimised at the chosen level
+  Asm,   ///< the host's assembly
+};
+
+/// What `ptlc --emit=loops|llvm|asm` prints: the functions of `m` that
+/// compile, lowered (and, for Llvm and Asm, optimised at `optLevel`, 0..3).
+/// The functions that cannot be compiled are listed in a comment at the
+/// top. False with `error` if the JIT's target is unavailable.
+bool emitNative(const ir::Module &m, int optLevel, NativeStage stage, std::ostream &os, std::string &error);
 
 class Engine {
 public:

@@ -421,7 +421,7 @@ bool Session::cmdIR(const std::string &arg, bool llvm) {
   }
   std::ostringstream ll;
   std::string error;
-  if (!backend::emitNative(*e->module, 2, false, ll, error)) {
+  if (!backend::emitNative(*e->module, 2, backend::NativeStage::Llvm, ll, error)) {
     reportError(error);
     return false;
   }

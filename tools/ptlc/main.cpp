@@ -191,19 +191,22 @@ int cmdEmit(const DriverOptions &o) {
     ir::printModule(*m, std::cout);
     return 0;
   }
-  if (o.emit == "llvm" || o.emit == "asm") {
+  if (o.emit == "loops" || o.emit == "llvm" || o.emit == "asm") {
     // Native code is made after autodiff, as `run --jit` makes it.
     auto m = compile(c, o);
     if (!m) return 1;
     std::string error;
-    if (!backend::emitNative(*m, o.optLevel, o.emit == "asm", std::cout, error)) {
+    backend::NativeStage stage = o.emit == "loops" ? backend::NativeStage::Loops
+                                 : o.emit == "llvm" ? backend::NativeStage::Llvm
+                                                    : backend::NativeStage::Asm;
+    if (!backend::emitNative(*m, o.optLevel, stage, std::cout, error)) {
       std::cerr << "ptlc: error: " << error << "\n";
       return 1;
     }
     return 0;
   }
   std::cerr << "ptlc: error: --emit=" << o.emit
-            << " is not available yet (expected ast, ir, ir-grad, llvm or asm)\n";
+            << " is not a stage (expected ast, ir, ir-grad, loops, llvm or asm)\n";
   return 1;
 }
 
@@ -311,7 +314,7 @@ int main(int argc, char **argv) {
   app.set_version_flag("--version", std::string("ptlc ") + PTL_VERSION);
   DriverOptions o;
   app.add_option("--emit", o.emit,
-                 "Print a stage instead of running: ast | ir | ir-grad (after autodiff) | llvm (optimised LLVM IR) | "
+                 "Print a stage instead of running: ast | ir | ir-grad (after autodiff) | loops (the lowering: loop nests over frame buffers, LLVM IR before optimisation) | llvm (optimised LLVM IR) | "
                  "asm (native assembly)")
       ->check(CLI::IsMember({"ast", "ir", "ir-grad", "loops", "llvm", "asm"}));
   app.add_flag("--print-ir-after-all", o.printAfterAll, "Print the IR after every pass (to stderr)");
