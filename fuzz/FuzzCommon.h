@@ -8,6 +8,16 @@
 // escaping, IR that fails verification after the passes) is a bug, and the
 // harness aborts so that libFuzzer records the input.
 //
+// Differential check (FuzzOptions::compareNative): when the interpreter's
+// run finished within its budgets (ran, or stopped with a fault other than
+// a spent budget) and the native backend compiles `main`, `main` runs again
+// as native code (backend::Engine, at the -O level of `ptlc run`), under a
+// watchdog. The two runs must agree exactly: the same outcome, the same
+// `print` output, the same `train` progress text and, for a fault, the same
+// message at the same location. A disagreement, a native run that outlives
+// the watchdog, or lowered code the engine rejects is a bug: the harness
+// prints the program and both runs, then aborts.
+//
 // Files: every harness runs under a sandbox that allows no directory, so an
 // input never reads or writes the disk (data-file builtins fail cleanly).
 //
@@ -34,7 +44,24 @@ struct FuzzOptions {
   int64_t maxLoopTrips = 100000;       ///< compile-time limit per loop nest
   int64_t memoryBudgetBytes = 64 << 20;///< of the run
   bool verbose = false;                ///< print diagnostics and faults to stderr
+  /// With `run`: also run `main` as native code and require the interpreter's
+  /// behaviour (see the differential check above).
+  bool compareNative = false;
+  /// The watchdog of the native run: longer is a hang (a bug). The
+  /// interpreter finished within timeBudgetSeconds, and native code is
+  /// faster, so this is generous; below libFuzzer's -timeout of run.sh.
+  double nativeWatchdogSeconds = 10.0;
 };
+
+/// What the differential check did so far in this process (PTL_FUZZ_STATS).
+struct NativeStats {
+  long compared = 0;      ///< runs of `main` compared, and equal
+  long notCompiled = 0;   ///< `main` not compilable by the backend: skipped
+  long notComparable = 0; ///< the interpreter spent a budget: skipped
+};
+
+/// The process's counts of the differential check.
+const NativeStats &nativeStats();
 
 /// Compiles (and maybe runs) `source`; aborts on a bug.
 Outcome compileAndMaybeRun(const std::string &source, const FuzzOptions &opts);

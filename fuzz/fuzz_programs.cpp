@@ -2,8 +2,11 @@
 //
 // Turns the input into a well-typed PTL program (fuzz/ProgramGen.h), then
 // compiles it like `ptlc run` and runs it in the reference interpreter with
-// a 1 s time budget and a 64 MiB memory budget. Set PTL_FUZZ_PRINT=1 to see
-// each generated program on stderr (to reproduce a crash:
+// a 1 s time budget and a 64 MiB memory budget, then, if that run finished
+// within its budgets and the backend compiles `main`, runs `main` again as
+// native code and requires the same behaviour (the differential check of
+// fuzz/FuzzCommon.h). Set PTL_FUZZ_PRINT=1 to see each generated program,
+// its output and the check's verdict on stderr (to reproduce a crash:
 // `PTL_FUZZ_PRINT=1 ./ptl_fuzz_programs crash-...`).
 //
 //===----------------------------------------------------------------------===//
@@ -24,16 +27,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ptl::fuzz::FuzzOptions o;
   o.run = true;
   o.verbose = print;
+  o.compareNative = true;
   ptl::fuzz::Outcome r = ptl::fuzz::compileAndMaybeRun(program, o);
   // PTL_FUZZ_STATS=1: how many programs were rejected, ran or faulted (to
-  // tune the generator: most programs should run).
+  // tune the generator: most programs should run), and how many runs the
+  // differential check compared (most should be).
   static const bool stats = std::getenv("PTL_FUZZ_STATS") != nullptr;
   static long counts[4] = {0, 0, 0, 0}, total = 0;
   if (stats) {
     ++counts[(int)r];
-    if (++total % 100 == 0)
-      std::fprintf(stderr, "ptl-fuzz: %ld programs: %ld rejected, %ld compiled, %ld ran, %ld faulted\n", total,
-                   counts[0], counts[1], counts[2], counts[3]);
+    if (++total % 100 == 0) {
+      const ptl::fuzz::NativeStats &n = ptl::fuzz::nativeStats();
+      std::fprintf(stderr,
+                   "ptl-fuzz: %ld programs: %ld rejected, %ld compiled, %ld ran, %ld faulted; native: %ld compared, "
+                   "%ld not compiled, %ld over a budget\n",
+                   total, counts[0], counts[1], counts[2], counts[3], n.compared, n.notCompiled, n.notComparable);
+    }
   }
   return 0;
 }
