@@ -355,8 +355,9 @@ private:
   void lowerMatMul(const ir::Op &op);
   /// The interpreter's laneSum of n contiguous float elements at p.
   LV laneSum(DType dt, LV p, int64_t n);
-  /// c0[M, N] = a0[M, K] @ b0[K, N] inline (below BLAS size; see the definition).
-  void inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, int64_t K);
+  /// c0[M, N] = a0[M, K] @ b0[K, N] inline (below BLAS size; see the
+  /// definition); ta / tb: a0 is stored as [K, M] / b0 as [N, K].
+  void inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, int64_t K, bool ta, bool tb);
   static constexpr int64_t kGemmRows = 4; ///< rows of an inline product's tile
   void lowerPowF32(const ir::Op &op);
   /// `fast` where f32 a^b takes runtime/Math.h's fast path, else powf(a, b).
@@ -1012,7 +1013,12 @@ Lowering::LV Lowering::laneSum(DType dt, LV p, int64_t n) {
 void Lowering::lowerMatMul(const ir::Op &op) {
   const ir::Type &t = op.result()->type();
   DType dt = t.dtype;
-  const Shape &as = op.operand(0)->type().shape, &bs = op.operand(1)->type().shape;
+  // transpose_a/_b: the operand is stored with its last two axes swapped;
+  // `as` and `bs` are the shapes of the matrices multiplied
+  bool ta = op.boolAttr("transpose_a"), tb = op.boolAttr("transpose_b");
+  Shape as = op.operand(0)->type().shape, bs = op.operand(1)->type().shape;
+  if (ta) std::swap(as[as.size() - 1], as[as.size() - 2]);
+  if (tb) std::swap(bs[bs.size() - 1], bs[bs.size() - 2]);
   bool aVec = as.size() == 1, bVec = bs.size() == 1;
   int64_t M = aVec ? 1 : as[as.size() - 2], K = as.back(), N = bVec ? 1 : bs.back();
   Shape aBatch = aVec ? Shape{} : Shape(as.begin(), as.end() - 2);
@@ -1029,7 +1035,7 @@ void Lowering::lowerMatMul(const ir::Op &op) {
   auto at = [&](LV base, LV elems) { return b_.CreateInBoundsGEP(b_.getInt8Ty(), base, b_.CreateMul(elems, i64(es))); };
   if (!(isFloatT(dt) && gemmSizeUsesBlas(M, N, K))) {
     loopNest(batch, [&](const Indices &bi) {
-      inlineGemm(dt, at(A, offset(bi, aSt)), at(B, offset(bi, bSt)), at(C, offset(bi, cSt)), M, N, K);
+      inlineGemm(dt, at(A, offset(bi, aSt)), at(B, offset(bi, bSt)), at(C, offset(bi, cSt)), M, N, K, ta, tb);
     });
     bufs_[op.result()] = C;
     return;
@@ -1039,10 +1045,10 @@ void Lowering::lowerMatMul(const ir::Op &op) {
   const char *name = dt == DType::F32 ? "ptlrt_gemm_f32" : "ptlrt_gemm_f64";
   llvm::FunctionCallee gemm = helper(name, b_.getVoidTy(),
                                      {b_.getPtrTy(), b_.getPtrTy(), b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty(),
-                                      b_.getInt64Ty()});
+                                      b_.getInt64Ty(), b_.getInt32Ty(), b_.getInt32Ty()});
   loopNest(batch, [&](const Indices &bi) {
     b_.CreateCall(gemm, {at(A, offset(bi, aSt)), at(B, offset(bi, bSt)), at(C, offset(bi, cSt)), i64(M), i64(N),
-                         i64(K)});
+                         i64(K), i32(ta), i32(tb)});
   });
   bufs_[op.result()] = C;
 }
@@ -1054,7 +1060,7 @@ void Lowering::lowerMatMul(const ir::Op &op) {
 // bytes of columns, held in registers while k runs (accumulators in allocas
 // that LLVM promotes), so each tile reads every b row once and no output
 // goes through memory between the k steps.
-void Lowering::inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, int64_t K) {
+void Lowering::inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
   const int64_t width = 64 / (int64_t)dtypeSize(dt), fullCols = N / width * width;
   const int64_t fullRows = M / kGemmRows * kGemmRows;
   // One tile: rows i0..i0+rows-1, columns j0..j0+w-1.
@@ -1067,10 +1073,19 @@ void Lowering::inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, i
     }
     auto rowOf = [&](int64_t r) { return b_.CreateAdd(i0, i64(r)); };
     loop(0, K, [&](LV k) {
-      LV bv = b_.CreateAlignedLoad(vt, elemPtr(dt, b0, b_.CreateAdd(b_.CreateMul(k, i64(N)), j0)),
-                                   llvm::Align(dtypeSize(dt)));
+      LV bv;
+      if (!tb) {
+        bv = b_.CreateAlignedLoad(vt, elemPtr(dt, b0, b_.CreateAdd(b_.CreateMul(k, i64(N)), j0)),
+                                  llvm::Align(dtypeSize(dt)));
+      } else { // b[k, j0 + jj] = b0[j0 + jj, k], one element at a time
+        bv = llvm::UndefValue::get(vt);
+        for (int64_t jj = 0; jj < w; ++jj)
+          bv = b_.CreateInsertElement(bv, load(dt, b0, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(j0, i64(jj)), i64(K)), k)),
+                                      (uint64_t)jj);
+      }
       for (int64_t r = 0; r < rows; ++r) {
-        LV a = load(dt, a0, b_.CreateAdd(b_.CreateMul(rowOf(r), i64(K)), k));
+        LV a = load(dt, a0, ta ? b_.CreateAdd(b_.CreateMul(k, i64(M)), rowOf(r))
+                               : b_.CreateAdd(b_.CreateMul(rowOf(r), i64(K)), k));
         LV av = b_.CreateVectorSplat((unsigned)w, a);
         LV prod = isFloatT(dt) ? b_.CreateFMul(av, bv) : b_.CreateMul(av, bv);
         b_.CreateStore(addElem(dt, b_.CreateLoad(vt, acc[(size_t)r]), prod), acc[(size_t)r]);

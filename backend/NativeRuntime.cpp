@@ -154,9 +154,13 @@ int32_t ptlrt_print(ExecContext *c, int32_t site, void *const *buffers) {
 
 // matmul of one batch element, a float product big enough for BLAS
 // (smaller ones and i32 are inlined): runtime/Gemm.h, as the interpreter's kernel
-void ptlrt_gemm_f32(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k) { ptl::gemm(a, b, c, m, n, k); }
-void ptlrt_gemm_f64(const double *a, const double *b, double *c, int64_t m, int64_t n, int64_t k) {
-  ptl::gemm(a, b, c, m, n, k);
+void ptlrt_gemm_f32(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k, int32_t transA,
+                    int32_t transB) {
+  ptl::gemm(a, b, c, m, n, k, transA != 0, transB != 0);
+}
+void ptlrt_gemm_f64(const double *a, const double *b, double *c, int64_t m, int64_t n, int64_t k, int32_t transA,
+                    int32_t transB) {
+  ptl::gemm(a, b, c, m, n, k, transA != 0, transB != 0);
 }
 
 // map in parallel: each worker runs iterations in a context of its own (its

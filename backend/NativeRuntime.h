@@ -162,9 +162,12 @@ void ptlrt_fault_index(ptl::backend::ExecContext *c, int32_t site, int64_t i, in
 void ptlrt_fault_arith(ptl::backend::ExecContext *c, int32_t site, int32_t code);
 int32_t ptlrt_print(ptl::backend::ExecContext *c, int32_t site, void *const *buffers);
 int32_t ptlrt_ipow(int32_t a, int32_t b);
-/// c[m, n] = a[m, k] @ b[k, n] (runtime/Gemm.h: the interpreter's matmul exactly).
-void ptlrt_gemm_f32(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k);
-void ptlrt_gemm_f64(const double *a, const double *b, double *c, int64_t m, int64_t n, int64_t k);
+/// c[m, n] = op(a) @ op(b), a stored transposed when transA != 0, b when transB != 0
+/// (runtime/Gemm.h: the interpreter's matmul exactly).
+void ptlrt_gemm_f32(const float *a, const float *b, float *c, int64_t m, int64_t n, int64_t k, int32_t transA,
+                    int32_t transB);
+void ptlrt_gemm_f64(const double *a, const double *b, double *c, int64_t m, int64_t n, int64_t k, int32_t transA,
+                    int32_t transB);
 int32_t ptlrt_random(ptl::backend::ExecContext *c, int32_t site, const int32_t *seed, void *out);
 int32_t ptlrt_check_bounds(ptl::backend::ExecContext *c, int32_t site, const void *x, const int32_t *step);
 /// Records the fixed fault message `msg` (SiteTables::messages) at location site `site`.

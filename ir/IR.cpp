@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cassert>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 namespace ptl::ir {
@@ -599,7 +600,19 @@ struct Rule {
   bool matmul() {
     if (!operands(2))
       return false;
-    const Type &a = in[0], &b = in[1];
+    // transpose_a / transpose_b: the operand holds the transpose (last two
+    // axes swapped) of the matrix multiplied (made by fold-transpose)
+    bool ta, tb;
+    if (!boolA("transpose_a", ta) || !boolA("transpose_b", tb))
+      return false;
+    Type a = in[0], b = in[1];
+    for (auto [t, flag, which] : {std::tuple<Type *, bool, const char *>{&a, ta, "a"}, {&b, tb, "b"}}) {
+      if (!flag)
+        continue;
+      if (t->shape.size() < 2)
+        return fail(std::string("transpose_") + which + " needs an operand of rank >= 2, got " + t->str());
+      std::swap(t->shape[t->shape.size() - 1], t->shape[t->shape.size() - 2]);
+    }
     auto differ = [&] { return fail("inner dimensions differ: " + a.str() + " @ " + b.str()); };
     if (a.dtype != b.dtype)
       return fail("element types differ: " + a.str() + " @ " + b.str());

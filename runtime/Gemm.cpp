@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 
 namespace ptl {
 
@@ -12,7 +13,7 @@ namespace {
 
 // The CBLAS entry points PTL uses (the standard C ABI of cblas.h).
 enum CblasOrder { CblasRowMajor = 101 };
-enum CblasTranspose { CblasNoTrans = 111 };
+enum CblasTranspose { CblasNoTrans = 111, CblasTrans = 112 };
 using SgemmFn = void (*)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
                          float *, int);
 using DgemmFn = void (*)(int, int, int, int, int, int, double, const double *, int, const double *, int, double,
@@ -64,15 +65,24 @@ const Blas &blas() {
   return b;
 }
 
-/// C = A @ B with every output's k terms added in ascending order from 0.
-template <class T> void gemmLoop(const T *A, const T *B, T *C, int64_t M, int64_t N, int64_t K) {
+/// C = op(A) @ op(B) with every output's k terms added in ascending order from 0.
+template <class T>
+void gemmLoop(const T *A, const T *B, T *C, int64_t M, int64_t N, int64_t K, bool transA, bool transB) {
+  // op(A)[i, k] = A[i * aI + k * aK]; op(B)[k, j] = B[k * bK + j * bJ]
+  const int64_t aI = transA ? 1 : K, aK = transA ? M : 1, bK = transB ? 1 : N, bJ = transB ? K : 1;
   for (int64_t i = 0; i < M; ++i) {
     T *c = C + i * N;
     for (int64_t j = 0; j < N; ++j) c[j] = 0;
     for (int64_t k = 0; k < K; ++k) {
-      const T a = A[i * K + k];
-      const T *b = B + k * N;
-      for (int64_t j = 0; j < N; ++j) c[j] = (T)(c[j] + a * b[j]);
+      const T a = A[i * aI + k * aK];
+      const T *b = B + k * bK;
+      if constexpr (std::is_same_v<T, int32_t>) { // wrap-around arithmetic, as the interpreter's i32 ops
+        for (int64_t j = 0; j < N; ++j) c[j] = (int32_t)((uint32_t)c[j] + (uint32_t)a * (uint32_t)b[j * bJ]);
+      } else if (bJ == 1) { // contiguous: vectorises
+        for (int64_t j = 0; j < N; ++j) c[j] = (T)(c[j] + a * b[j]);
+      } else {
+        for (int64_t j = 0; j < N; ++j) c[j] = (T)(c[j] + a * b[j * bJ]);
+      }
     }
   }
 }
@@ -85,35 +95,27 @@ bool gemmSizeUsesBlas(int64_t M, int64_t N, int64_t K) {
   return M > 0 && N > 0 && K > 0 && M <= maxInt && N <= maxInt && K <= maxInt && M * N * K >= kBlasMinWork;
 }
 
-void gemm(const float *A, const float *B, float *C, int64_t M, int64_t N, int64_t K) {
+void gemm(const float *A, const float *B, float *C, int64_t M, int64_t N, int64_t K, bool transA, bool transB) {
   if (gemmSizeUsesBlas(M, N, K) && blas().sgemm) {
-    blas().sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, A, (int)K, B, (int)N, 0.0f,
-                 C, (int)N);
+    blas().sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)M,
+                 (int)N, (int)K, 1.0f, A, (int)(transA ? M : K), B, (int)(transB ? K : N), 0.0f, C, (int)N);
     return;
   }
-  gemmLoop(A, B, C, M, N, K);
+  gemmLoop(A, B, C, M, N, K, transA, transB);
 }
 
-void gemm(const double *A, const double *B, double *C, int64_t M, int64_t N, int64_t K) {
+void gemm(const double *A, const double *B, double *C, int64_t M, int64_t N, int64_t K, bool transA, bool transB) {
   if (gemmSizeUsesBlas(M, N, K) && blas().dgemm) {
-    blas().dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0, A, (int)K, B, (int)N, 0.0, C,
-                 (int)N);
+    blas().dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)M,
+                 (int)N, (int)K, 1.0, A, (int)(transA ? M : K), B, (int)(transB ? K : N), 0.0, C, (int)N);
     return;
   }
-  gemmLoop(A, B, C, M, N, K);
+  gemmLoop(A, B, C, M, N, K, transA, transB);
 }
 
-void gemm(const int32_t *A, const int32_t *B, int32_t *C, int64_t M, int64_t N, int64_t K) {
-  // Wrap-around arithmetic, as the interpreter's i32 ops do.
-  for (int64_t i = 0; i < M; ++i) {
-    int32_t *c = C + i * N;
-    for (int64_t j = 0; j < N; ++j) c[j] = 0;
-    for (int64_t k = 0; k < K; ++k) {
-      const uint32_t a = (uint32_t)A[i * K + k];
-      const int32_t *b = B + k * N;
-      for (int64_t j = 0; j < N; ++j) c[j] = (int32_t)((uint32_t)c[j] + a * (uint32_t)b[j]);
-    }
-  }
+void gemm(const int32_t *A, const int32_t *B, int32_t *C, int64_t M, int64_t N, int64_t K, bool transA,
+          bool transB) {
+  gemmLoop(A, B, C, M, N, K, transA, transB);
 }
 
 bool blasAvailable() { return blas().sgemm != nullptr; }

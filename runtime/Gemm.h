@@ -1,6 +1,7 @@
 //===- runtime/Gemm.h - Matrix products for the interpreter and native code ---===//
 //
-// C[M, N] = A[M, K] @ B[K, N] on dense row-major buffers: the one
+// C[M, N] = A[M, K] @ B[K, N] on dense row-major buffers (either operand
+// possibly stored transposed): the one
 // implementation of matmul that the reference interpreter's kernel and
 // compiled code (through ptlrt_gemm_*) both call, so the two engines agree
 // bit for bit whichever way a product is computed.
@@ -30,10 +31,16 @@ constexpr int64_t kBlasMinWork = 32 * 32 * 32;
 /// every other product runs the loop (which native code inlines).
 bool gemmSizeUsesBlas(int64_t M, int64_t N, int64_t K);
 
-/// C = A @ B (row-major; C is overwritten).
-void gemm(const float *A, const float *B, float *C, int64_t M, int64_t N, int64_t K);
-void gemm(const double *A, const double *B, double *C, int64_t M, int64_t N, int64_t K);
-void gemm(const int32_t *A, const int32_t *B, int32_t *C, int64_t M, int64_t N, int64_t K);
+/// C = op(A) @ op(B) (row-major; C [M, N] is overwritten): op(A) [M, K] is A,
+/// or with transA the transpose of A stored as [K, M]; op(B) [K, N] likewise
+/// (B stored as [N, K] with transB). The k terms of every output are added
+/// in the same order whatever the layout.
+void gemm(const float *A, const float *B, float *C, int64_t M, int64_t N, int64_t K, bool transA = false,
+          bool transB = false);
+void gemm(const double *A, const double *B, double *C, int64_t M, int64_t N, int64_t K, bool transA = false,
+          bool transB = false);
+void gemm(const int32_t *A, const int32_t *B, int32_t *C, int64_t M, int64_t N, int64_t K, bool transA = false,
+          bool transB = false);
 
 /// Whether OpenBLAS is loaded (loading it if need be), and which library and
 /// core type, for `ptlc --version`-style reports and the benchmarks.

@@ -321,7 +321,10 @@ std::vector<Value *> ruleLogSumExp(const Args &a) {
 //   broadcast along, then reshaped to the operand's shape
 std::vector<Value *> ruleMatMul(const Args &a) {
   Builder &b = a.b;
-  Value *A = a.x[0], *B = a.x[1];
+  // An operand stored transposed (transpose_a/_b, made by fold-transpose) is
+  // made explicit first; its adjoint is transposed back at the end.
+  bool ta = a.op.boolAttr("transpose_a"), tb = a.op.boolAttr("transpose_b");
+  Value *A = ta ? swapLast2(b, a.x[0]) : a.x[0], *B = tb ? swapLast2(b, a.x[1]) : a.x[1];
   const Shape &as = A->type().shape, &bs = B->type().shape;
   bool aVec = as.size() == 1, bVec = bs.size() == 1;
   int64_t k = as.back();
@@ -338,7 +341,7 @@ std::vector<Value *> ruleMatMul(const Args &a) {
   Value *gB = b.make(OpKind::MatMul, {swapLast2(b, A2), G});
   gA = reshapeTo(b, unbroadcast(b, gA, A2->type().shape), as);
   gB = reshapeTo(b, unbroadcast(b, gB, B2->type().shape), bs);
-  return {gA, gB};
+  return {ta ? swapLast2(b, gA) : gA, tb ? swapLast2(b, gB) : gB};
 }
 // softmax along axis: d/dx = y (g - sum(g y, axis))
 std::vector<Value *> ruleSoftmax(const Args &a) {

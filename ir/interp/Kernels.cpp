@@ -634,11 +634,17 @@ std::vector<Tensor> runArgMax(const KernelArgs &k) {
 //===----------------------------------------------------------------------===//
 
 // matmul: y[b, i, j] = sum_k a[b, i, k] * b[b, k, j] (runtime/Gemm.h: k ascending
-// from 0, or BLAS for large float products); a rank-1 operand is a row (left) or column (right) vector whose axis is dropped
+// from 0, or BLAS for large float products); a rank-1 operand is a row (left) or column (right) vector whose axis is dropped;
+// transpose_a/_b: that operand is stored with its last two axes swapped
 std::vector<Tensor> runMatMul(const KernelArgs &k) {
   const Tensor &a = k.in[0], &b = k.in[1];
   Tensor out = newResult(k);
-  const Shape &as = a.shape(), &bs = b.shape();
+  // with transpose_a/_b the operand is stored transposed: the shapes below
+  // are of the matrices multiplied
+  bool ta = k.op.boolAttr("transpose_a"), tb = k.op.boolAttr("transpose_b");
+  Shape as = a.shape(), bs = b.shape();
+  if (ta) std::swap(as[as.size() - 1], as[as.size() - 2]);
+  if (tb) std::swap(bs[bs.size() - 1], bs[bs.size() - 2]);
   bool aVec = as.size() == 1, bVec = bs.size() == 1;
   int64_t M = aVec ? 1 : as[as.size() - 2], K = as.back();
   int64_t N = bVec ? 1 : bs.back();
@@ -653,7 +659,8 @@ std::vector<Tensor> runMatMul(const KernelArgs &k) {
     if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int32_t>) {
       // runtime/Gemm.h, which native code calls too (BLAS for large float products).
       for (size_t bi = 0; bi < ab.size(); ++bi)
-        gemm(a.data<T>() + ab[bi] * M * K, b.data<T>() + bb[bi] * K * N, out.data<T>() + (int64_t)bi * M * N, M, N, K);
+        gemm(a.data<T>() + ab[bi] * M * K, b.data<T>() + bb[bi] * K * N, out.data<T>() + (int64_t)bi * M * N, M, N, K,
+             ta, tb);
     } else {
       fault("matmul of " + std::string(dtypeName(a.dtype())) + " tensors");
     }

@@ -16,7 +16,7 @@ namespace ptl::ir {
 struct GradWarning;
 
 /// The passes run after elaboration, by name, in order: cse, autodiff,
-/// simplify, cse, licm, dce.
+/// simplify, cse, fold-transpose, licm, dce.
 const std::vector<std::string> &defaultPipeline();
 /// Every pass name createPassByName knows, sorted.
 const std::vector<std::string> &passNames();
@@ -40,8 +40,15 @@ std::unique_ptr<Pass> createCSEPass();
 
 /// Constant folding (with the interpreter's kernels, so folded values are
 /// the bits either engine computes) and exact algebraic identities
-/// (x * 1, x ^ 1, x ^ 2 = x * x, select on a constant condition).
+/// (x * 1, x ^ 1, x ^ 2 = x * x, select on a constant condition, a transpose
+/// of a transpose).
 std::unique_ptr<Pass> createSimplifyPass();
+
+/// matmul reads an operand that is a transpose of its last two axes in
+/// place (attributes transpose_a / transpose_b) where that is cheaper than
+/// the copy: always for the left operand, for the right one when the
+/// product goes to BLAS.
+std::unique_ptr<Pass> createFoldTransposePass();
 
 /// Loop-invariant code motion: pure, non-faulting ops of a `for` or `map`
 /// body that depend on nothing computed in it move before the loop.

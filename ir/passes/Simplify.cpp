@@ -10,8 +10,8 @@
 //     fault stays a run-time one);
 //   * or an identity in kIdentities applies. Each is exact in IEEE
 //     arithmetic (x * 1 = x, x ^ 1 = x, x ^ 2 = x * x correctly rounded,
-//     the value a correctly rounded pow gives too) and keeps the result's
-//     type, so no broadcast is lost.
+//     the value a correctly rounded pow gives too; a transpose undoing a
+//     transpose) and keeps the result's type, so no broadcast is lost.
 //
 // Uses of a replaced result are rewritten as the walk reaches them; the
 // replaced ops are left for DCE. Autodiff produces many of these patterns:
@@ -159,6 +159,16 @@ private:
       Value *v = r.insert(i, std::move(mul))->result(0);
       ++i;
       return v;
+    }
+    // transpose(transpose(x, p), q) = x when q undoes p (autodiff's
+    // adjoint of x @ W.T reads (W.T).T)
+    case OpKind::Transpose: {
+      const Op *inner = op.operand(0)->definingOp();
+      if (!inner || inner->kind() != OpKind::Transpose) return nullptr;
+      std::vector<int64_t> p = inner->intsAttr("perm"), q = op.intsAttr("perm");
+      for (size_t j = 0; j < q.size(); ++j)
+        if (p[(size_t)q[j]] != (int64_t)j) return nullptr;
+      return inner->operand(0);
     }
     // select(c, a, b) with c all true (all false) = a (b)
     case OpKind::Select: {

@@ -1164,3 +1164,42 @@ TEST_CASE("LICM moves pure, non-faulting loop-invariant ops out of for and map b
   CHECK(countOps(*top[2]->region(0)) == 5); // div, convert, add, add, yield
   CHECK(countOps(*top[4]->region(0)) == 3); // convert, mul, yield
 }
+
+TEST_CASE("fold-transpose lets matmul read transposes in place; simplify cancels double transposes", "[ir][passes]") {
+  auto m = parseOk(R"(func @f(%x: f32[16, 4], %w: f32[32, 4], %big: f32[64, 784], %W: f32[256, 784]) -> (f32[4, 32], f32[16, 32], f32[64, 256], f32[32, 4]) {
+  %xt = transpose(%x) {perm = [1, 0]} : (f32[16, 4]) -> f32[4, 16]
+  %wt = transpose(%w) {perm = [1, 0]} : (f32[32, 4]) -> f32[4, 32]
+  %a = matmul(%xt, %x) : (f32[4, 16], f32[16, 4]) -> f32[4, 4]
+  %s = matmul(%a, %wt) : (f32[4, 4], f32[4, 32]) -> f32[4, 32]
+  %small = matmul(%x, %wt) : (f32[16, 4], f32[4, 32]) -> f32[16, 32]
+  %Wt = transpose(%W) {perm = [1, 0]} : (f32[256, 784]) -> f32[784, 256]
+  %h = matmul(%big, %Wt) : (f32[64, 784], f32[784, 256]) -> f32[64, 256]
+  %back = transpose(%wt) {perm = [1, 0]} : (f32[4, 32]) -> f32[32, 4]
+  return(%s, %small, %h, %back) : (f32[4, 32], f32[16, 32], f32[64, 256], f32[32, 4]) -> ()
+})");
+  std::string err;
+  PassManager pm;
+  pm.add(createSimplifyPass());
+  pm.add(createFoldTransposePass());
+  pm.add(createDCEPass());
+  REQUIRE(pm.run(*m, err));
+  std::string out = toString(*m);
+  INFO(out);
+  // left operands always; the right operand only where BLAS multiplies
+  CHECK(out.find("%a = matmul(%x, %x) {transpose_a = true}") != std::string::npos);
+  CHECK(out.find("%small = matmul(%x, %wt) :") != std::string::npos);
+  CHECK(out.find("%h = matmul(%big, %W) {transpose_b = true}") != std::string::npos);
+  CHECK(out.find("%Wt") == std::string::npos);
+  CHECK(out.find("%xt") == std::string::npos);
+  CHECK(out.find("return(%s, %small, %h, %w)") != std::string::npos); // (w.T).T = w
+}
+
+TEST_CASE("the verifier checks matmul's transpose flags", "[ir][verifier]") {
+  auto m = parseOk(R"(func @f(%x: f32[4], %y: f32[4, 3]) -> (f32[3]) {
+  %r = matmul(%x, %y) {transpose_a = true} : (f32[4], f32[4, 3]) -> f32[3]
+  return(%r) : (f32[3]) -> ()
+})");
+  std::string err;
+  CHECK_FALSE(verifyModule(*m, err));
+  CHECK(err.find("transpose_a needs an operand of rank >= 2") != std::string::npos);
+}

@@ -19,6 +19,7 @@
 #include "ir/IR.h"
 #include "ir/interp/Interpreter.h"
 #include "runtime/Errors.h"
+#include "runtime/Gemm.h"
 #include "runtime/Parallel.h"
 
 #include "TensorTestSupport.h"
@@ -330,6 +331,48 @@ TEST_CASE("JIT: reductions over every axis set, with keepdims", "[jit]") {
   t.ret({t.b.make(OpKind::ReduceMax, {t.arg(0)}, {{"axes", std::vector<int64_t>{1}}}),
          t.b.make(OpKind::ReduceMin, {t.arg(0)}, {{"axes", std::vector<int64_t>{0}}})});
   differential(t.m, "f", {make(F32, {2, 3}, {1, kNaN, 3, -0.0, 0.0, -kInf})});
+}
+
+TEST_CASE("JIT: matmul reading transposed operands in place (transpose_a, transpose_b)", "[jit]") {
+  // Inline sizes (both flags, i32 too) and BLAS sizes ([40, 64] @ [64, 50]):
+  // both engines agree, and below BLAS size the product equals the one of
+  // explicit transposes bit for bit (the same k order).
+  struct Form {
+    Shape a, b; // the matrices multiplied
+  };
+  for (DType dt : {F32, F64, I32}) {
+    for (Form f : {Form{{3, 5}, {5, 4}}, Form{{2, 3, 5}, {5, 17}}, Form{{40, 64}, {64, 50}}}) {
+      for (bool ta : {false, true}) {
+        for (bool tb : {false, true}) {
+          INFO(dtypeName(dt) << " " << shapeString(f.a) << " @ " << shapeString(f.b) << " ta " << ta << " tb " << tb);
+          Shape sa = f.a, sb = f.b; // as stored
+          if (ta) std::swap(sa[sa.size() - 1], sa[sa.size() - 2]);
+          if (tb) std::swap(sb[sb.size() - 1], sb[sb.size() - 2]);
+          auto perm = [](size_t r) {
+            std::vector<int64_t> p;
+            for (size_t i = 0; i < r; ++i) p.push_back((int64_t)i);
+            std::swap(p[r - 1], p[r - 2]);
+            return p;
+          };
+          TestFn t({ty(dt, sa), ty(dt, sb)});
+          Value *folded = t.b.make(OpKind::MatMul, {t.arg(0), t.arg(1)}, {{"transpose_a", ta}, {"transpose_b", tb}});
+          Value *a = ta ? t.b.make(OpKind::Transpose, {t.arg(0)}, {{"perm", perm(sa.size())}}) : t.arg(0);
+          Value *b = tb ? t.b.make(OpKind::Transpose, {t.arg(1)}, {{"perm", perm(sb.size())}}) : t.arg(1);
+          t.ret({folded, t.b.make(OpKind::MatMul, {a, b})});
+          std::vector<double> av, bv;
+          for (int64_t i = 0; i < numElements(sa); ++i) av.push_back(std::trunc(std::sin(i * 0.37) * 9));
+          for (int64_t i = 0; i < numElements(sb); ++i) bv.push_back(std::trunc(std::cos(i * 0.91) * 9) / 4);
+          if (dt == I32)
+            for (double &x : bv) x = std::trunc(x);
+          std::vector<Tensor> r = differential(t.m, "f", {make(dt, sa, av), make(dt, sb, bv)});
+          bool blas = dt != I32 && gemmSizeUsesBlas(f.a[f.a.size() - 2], f.b.back(), f.a.back());
+          std::string diff;
+          if (!blas) CHECK(identical(r[0], r[1], diff));
+          INFO(diff);
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("JIT: long sums (partial-sum lanes) and sums along leading axes", "[jit]") {

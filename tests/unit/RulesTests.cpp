@@ -471,6 +471,10 @@ std::vector<OpCase> allCases() {
                                                             {{2, 2, 3}, {3}},
                                                             {{2, 3}, {2, 3, 4}}})
     cs.push_back(randCase(OpKind::MatMul, {sa, sb}));
+  // operands stored transposed (fold-transpose's form)
+  cs.push_back(randCase(OpKind::MatMul, {{3, 2}, {3, 4}}, {{"transpose_a", true}}));
+  cs.push_back(randCase(OpKind::MatMul, {{2, 3}, {4, 3}}, {{"transpose_b", true}}));
+  cs.push_back(randCase(OpKind::MatMul, {{2, 3, 2}, {4, 3}}, {{"transpose_a", true}, {"transpose_b", true}}));
 
   for (OpKind k : {OpKind::Softmax, OpKind::LogSoftmax, OpKind::CumSum}) {
     cs.push_back(randCase(k, {{2, 3}}, {{"axis", int64_t(1)}}));
