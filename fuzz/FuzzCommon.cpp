@@ -89,10 +89,12 @@ std::string difference(const RunTrace &interp, const RunTrace &native) {
 class Watchdog {
 public:
   Watchdog(double seconds, std::function<void()> onExpiry)
-      : thread_([this, seconds, onExpiry = std::move(onExpiry)] {
+      : thread_([this, deadline = std::chrono::steady_clock::now() +
+                                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(seconds)),
+                 onExpiry = std::move(onExpiry)] {
           std::unique_lock<std::mutex> lock(mutex_);
-          if (!disarmed_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return done_; }))
-            onExpiry();
+          if (!disarmed_.wait_until(lock, deadline, [this] { return done_; })) onExpiry();
         }) {}
   ~Watchdog() {
     {

@@ -5,8 +5,10 @@
 // top-level lets, vars, for loops, maps, ifs, grads, value_and_grads,
 // `train` statements and prints. Every choice reads from the bytes; when
 // they run out every choice takes its simplest option, so any input yields
-// a finite program. Sizes are tiny (dimensions 1 to 4, loops of at most 4
-// steps), so programs run in microseconds.
+// a finite program. Sizes are small (dimensions 1 to 4, loops of at most 4
+// steps), so most programs run in microseconds; about one program in eight
+// has a larger dimension (7, 17, 33 or 40), to reach the long paths of the
+// kernels and of native code (lane sums, BLAS matmuls, vector loops).
 //
 // Expressions are generated for a wanted shape: a scalar f32, a vector
 // f32[A] or a square matrix f32[A, A], with A fixed per program, so that
