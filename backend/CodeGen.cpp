@@ -343,7 +343,8 @@ private:
   /// out[i] = f(operands at i), with NumPy broadcasting of every operand to out.
   void elementwise(const ir::Type &out, LV outBuf, const std::vector<const ir::Value *> &ins,
                    const std::function<LV(const std::vector<LV> &)> &f);
-  /// out[o] = src[base + sum o_k * strides[k]] over out's shape.
+  /// out[o] = src[base + sum o_k * strides[k]] over out's shape (a strided
+  /// innermost axis with vector gathers).
   void gather(const ir::Type &out, LV outBuf, LV src, const std::vector<int64_t> &strides, int64_t base = 0);
 
   // ---- ops
@@ -692,8 +693,37 @@ void Lowering::gather(const ir::Type &out, LV outBuf, LV src, const std::vector<
     copy(outBuf, elemPtr(out.dtype, src, i64(base)), bytesOf(out));
     return;
   }
-  loopNest(out.shape, [&](const Indices &idx) {
-    store(out.dtype, load(out.dtype, src, offset(idx, strides, base)), outBuf, offset(idx, outSt));
+  size_t r = out.shape.size();
+  const int64_t es = (int64_t)dtypeSize(out.dtype), width = 64 / es;
+  int64_t inner = r ? out.shape[r - 1] : 0, innerStride = r ? strides[r - 1] : 0;
+  if (r == 0 || inner < width || innerStride == 1 || innerStride == 0 || es < 4) {
+    loopNest(out.shape, [&](const Indices &idx) {
+      store(out.dtype, load(out.dtype, src, offset(idx, strides, base)), outBuf, offset(idx, outSt));
+    });
+    return;
+  }
+  // A strided innermost axis (a transpose): one vector gather per 64 bytes of
+  // output, then the rest one element at a time.
+  llvm::Type *vt = llvm::FixedVectorType::get(elemTy(out.dtype), (unsigned)width);
+  std::vector<llvm::Constant *> lanes;
+  for (int64_t l = 0; l < width; ++l) lanes.push_back(b_.getInt64((uint64_t)(l * innerStride)));
+  LV laneOffsets = llvm::ConstantVector::get(lanes);
+  Shape outer(out.shape.begin(), out.shape.end() - 1);
+  std::vector<int64_t> outerSt(strides.begin(), strides.end() - 1), outerOutSt(outSt.begin(), outSt.end() - 1);
+  const int64_t full = inner / width * width;
+  loopNest(outer, [&](const Indices &idx) {
+    LV from = offset(idx, outerSt, base), to = offset(idx, outerOutSt);
+    loop(0, full / width, [&](LV q) {
+      LV j0 = b_.CreateMul(q, i64(width));
+      LV first = b_.CreateAdd(from, b_.CreateMul(j0, i64(innerStride)));
+      LV ptrs = b_.CreateInBoundsGEP(elemTy(out.dtype), elemPtr(out.dtype, src, first), laneOffsets);
+      LV v = b_.CreateMaskedGather(vt, ptrs, llvm::Align(es));
+      b_.CreateAlignedStore(v, elemPtr(out.dtype, outBuf, b_.CreateAdd(to, j0)), llvm::Align(es));
+    });
+    loop(full, inner, [&](LV j) {
+      store(out.dtype, load(out.dtype, src, b_.CreateAdd(from, b_.CreateMul(j, i64(innerStride)))), outBuf,
+            b_.CreateAdd(to, j));
+    });
   });
 }
 

@@ -333,6 +333,24 @@ TEST_CASE("JIT: reductions over every axis set, with keepdims", "[jit]") {
   differential(t.m, "f", {make(F32, {2, 3}, {1, kNaN, 3, -0.0, 0.0, -kInf})});
 }
 
+TEST_CASE("JIT: transposes with a strided inner axis (vector gathers and their tails)", "[jit]") {
+  struct Case {
+    Shape x;
+    std::vector<int64_t> perm;
+  };
+  for (DType dt : {F32, F64, I32, BOOL}) {
+    for (const Case &c : {Case{{37, 45}, {1, 0}}, Case{{3, 20, 17}, {0, 2, 1}}, Case{{18, 5, 33}, {2, 1, 0}},
+                          Case{{16, 16}, {1, 0}}}) {
+      INFO(dtypeName(dt) << " " << shapeString(c.x) << " perm " << shapeString(c.perm));
+      TestFn t({ty(dt, c.x)});
+      t.ret({t.b.make(OpKind::Transpose, {t.arg(0)}, {{"perm", c.perm}})});
+      std::vector<double> v;
+      for (int64_t i = 0; i < numElements(c.x); ++i) v.push_back(dt == BOOL ? (double)(i % 3 == 0) : (double)i);
+      differential(t.m, "f", {make(dt, c.x, v)});
+    }
+  }
+}
+
 TEST_CASE("JIT: matmul reading transposed operands in place (transpose_a, transpose_b)", "[jit]") {
   // Inline sizes (both flags, i32 too) and BLAS sizes ([40, 64] @ [64, 50]):
   // both engines agree, and below BLAS size the product equals the one of
