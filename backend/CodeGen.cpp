@@ -359,6 +359,8 @@ private:
   /// c0[M, N] = a0[M, K] @ b0[K, N] inline (below BLAS size; see the
   /// definition); ta / tb: a0 is stored as [K, M] / b0 as [N, K].
   void inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, int64_t K, bool ta, bool tb);
+  /// The module's function computing inlineGemm for this shape (made once).
+  llvm::Function *gemmKernel(const ir::Op &op, DType dt, int64_t M, int64_t N, int64_t K, bool ta, bool tb);
   static constexpr int64_t kGemmRows = 4; ///< rows of an inline product's tile
   void lowerPowF32(const ir::Op &op);
   /// `fast` where f32 a^b takes runtime/Math.h's fast path, else powf(a, b).
@@ -1064,8 +1066,9 @@ void Lowering::lowerMatMul(const ir::Op &op) {
   int64_t es = (int64_t)dtypeSize(dt);
   auto at = [&](LV base, LV elems) { return b_.CreateInBoundsGEP(b_.getInt8Ty(), base, b_.CreateMul(elems, i64(es))); };
   if (!(isFloatT(dt) && gemmSizeUsesBlas(M, N, K))) {
+    llvm::Function *kernel = gemmKernel(op, dt, M, N, K, ta, tb);
     loopNest(batch, [&](const Indices &bi) {
-      inlineGemm(dt, at(A, offset(bi, aSt)), at(B, offset(bi, bSt)), at(C, offset(bi, cSt)), M, N, K, ta, tb);
+      b_.CreateCall(kernel, {at(A, offset(bi, aSt)), at(B, offset(bi, bSt)), at(C, offset(bi, cSt))});
     });
     bufs_[op.result()] = C;
     return;
@@ -1081,6 +1084,35 @@ void Lowering::lowerMatMul(const ir::Op &op) {
                          i64(K), i32(ta), i32(tb)});
   });
   bufs_[op.result()] = C;
+}
+
+// The kernel of inline products of one shape: void(a, b, c), made once per
+// module (a program multiplies the same shapes many times: forward,
+// backward, every inner step) and never inlined, so LLVM optimises and
+// compiles each shape's tiles once.
+llvm::Function *Lowering::gemmKernel(const ir::Op &op, DType dt, int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
+  std::string name = prefix_ + "gemm." + dtypeName(dt) + "." + std::to_string(M) + "x" + std::to_string(N) + "x" +
+                     std::to_string(K) + (ta ? "t" : "n") + (tb ? "t" : "n");
+  if (llvm::Function *f = mod_.getFunction(name)) return f;
+  llvm::Function *savedFn = fn_;
+  llvm::IRBuilderBase::InsertPoint savedIp = b_.saveIP();
+  llvm::DebugLoc savedLoc = b_.getCurrentDebugLocation();
+  DebugInfo::Scope savedScope = debug_.scope();
+  auto *ft = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy(), b_.getPtrTy(), b_.getPtrTy()}, false);
+  fn_ = llvm::Function::Create(ft, llvm::GlobalValue::InternalLinkage, name, mod_);
+  fn_->addFnAttr(llvm::Attribute::NoUnwind);
+  fn_->addFnAttr(llvm::Attribute::NoInline);
+  debug_.beginFunction(*fn_, name, op.loc());
+  b_.SetCurrentDebugLocation(debug_.at(op.loc()));
+  b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", fn_));
+  inlineGemm(dt, fn_->getArg(0), fn_->getArg(1), fn_->getArg(2), M, N, K, ta, tb);
+  b_.CreateRetVoid();
+  llvm::Function *kernel = fn_;
+  fn_ = savedFn;
+  debug_.restore(savedScope);
+  b_.restoreIP(savedIp);
+  b_.SetCurrentDebugLocation(savedLoc);
+  return kernel;
 }
 
 // A product below BLAS size, inlined with its sizes as constants: each

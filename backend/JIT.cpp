@@ -11,6 +11,7 @@
 
 #include "backend/Optimizer.h"
 
+#include <llvm/Support/CommandLine.h>
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/ExecutionEngine/Orc/Core.h>
@@ -51,6 +52,10 @@ void initNativeTarget() {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
+    // For people tuning the backend: LLVM's own options, e.g.
+    // PTL_LLVM_ARGS="-time-passes" (what each pass cost) or "-debug-pass-manager".
+    const char *argv[] = {"ptl"};
+    llvm::cl::ParseCommandLineOptions(1, argv, "", nullptr, "PTL_LLVM_ARGS");
   });
 }
 } // namespace
