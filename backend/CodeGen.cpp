@@ -32,6 +32,7 @@
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace ptl::backend {
 
@@ -346,6 +347,16 @@ private:
   /// out[o] = src[base + sum o_k * strides[k]] over out's shape (a strided
   /// innermost axis with vector gathers).
   void gather(const ir::Type &out, LV outBuf, LV src, const std::vector<int64_t> &strides, int64_t base = 0);
+
+  // ---- fusion of elementwise ops (see the definitions)
+  static bool fusable(const ir::Op &op);
+  /// Marks the fusable ops of `body` (recursively) that their user computes.
+  void findFusion(const ir::Region &body);
+  /// One element of a fusable op from its operands' elements.
+  LV elemOf(const ir::Op &op, const std::vector<LV> &x);
+  /// One loop computing `root` and the ops inlined into it.
+  void lowerFused(const ir::Op &root);
+  std::unordered_set<const ir::Op *> inlined_; ///< ops computed in their user's loop
 
   // ---- ops
   /// Lowers the ops of `r`; returns the buffers of its terminator's operands.
@@ -689,6 +700,106 @@ void Lowering::elementwise(const ir::Type &out, LV outBuf, const std::vector<con
   });
 }
 
+// ---- Fusion of elementwise ops
+//
+// An op computing each output element from its operands' elements at the
+// same (broadcast) index, that cannot fault and calls nothing (fusable), is
+// computed inside the loop of its user, with no buffer of its own, when it
+// is that user's only operand use of it, the user is fusable too, in the same
+// region and of the same shape (findFusion). So `tanh(x @ W.T + b)` is one
+// matmul and one loop that adds b (read through its broadcast) and takes the
+// tanh, writing once. Every element gets the same operations in the same
+// order as unfused, so the bits do not change.
+
+bool Lowering::fusable(const ir::Op &op) {
+  OpKind k = op.kind();
+  if (op.numResults() != 1 || op.numRegions() != 0) return false;
+  if (ir::isUnaryElementwise(k) || ir::isComparison(k)) return true;
+  if (ir::isBinaryElementwise(k)) {
+    DType dt = op.operand(0)->type().dtype;
+    if (k == OpKind::Pow && dt == DType::F32) return false; // two loops (lowerPowF32)
+    return !(dt == DType::I32 && (k == OpKind::Div || k == OpKind::Mod || k == OpKind::Pow)); // may fault
+  }
+  return k == OpKind::Convert || k == OpKind::Select || k == OpKind::Clamp || k == OpKind::Broadcast;
+}
+
+void Lowering::findFusion(const ir::Region &body) {
+  std::unordered_map<const ir::Value *, int> uses;
+  std::unordered_map<const ir::Value *, const ir::Op *> user;
+  std::function<void(const ir::Region &)> count = [&](const ir::Region &r) {
+    for (const auto &op : r.ops()) {
+      for (const ir::Value *v : op->operands()) {
+        ++uses[v];
+        user[v] = op.get();
+      }
+      for (unsigned i = 0; i < op->numRegions(); ++i) count(*op->region(i));
+    }
+  };
+  count(body);
+  std::function<void(const ir::Region &)> mark = [&](const ir::Region &r) {
+    for (const auto &op : r.ops()) {
+      for (unsigned i = 0; i < op->numRegions(); ++i) mark(*op->region(i));
+      if (!fusable(*op) || uses[op->result()] != 1) continue;
+      const ir::Op *u = user[op->result()];
+      if (fusable(*u) && u->parentRegion() == op->parentRegion() &&
+          u->result()->type().shape == op->result()->type().shape)
+        inlined_.insert(op.get());
+    }
+  };
+  mark(body);
+}
+
+Lowering::LV Lowering::elemOf(const ir::Op &op, const std::vector<LV> &x) {
+  OpKind k = op.kind();
+  DType dt = op.operand(0)->type().dtype, rt = op.result()->type().dtype;
+  int32_t site = -1; // (fusable ops do not fault)
+  if (ir::isUnaryElementwise(k)) return unaryElem(op, dt, x[0]);
+  if (ir::isComparison(k)) return compareElem(k, dt, x[0], x[1]);
+  if (ir::isBinaryElementwise(k)) return binaryElem(op, dt, x[0], x[1], site);
+  switch (k) {
+  // convert: y = T(x)
+  case OpKind::Convert: return convertElem(dt, rt, x[0]);
+  // select: y = c ? a : b
+  case OpKind::Select: return b_.CreateSelect(truthy(x[0]), x[1], x[2]);
+  // clamp: y = min(max(x, lo), hi)
+  case OpKind::Clamp: return minNan(rt, maxNan(rt, x[0], x[1]), x[2]);
+  // broadcast (inlined): the operand's element, read at the broadcast index
+  case OpKind::Broadcast: return x[0];
+  default: break;
+  }
+  assert(false && "not a fusable op");
+  return x[0];
+}
+
+void Lowering::lowerFused(const ir::Op &root) {
+  // The tree's leaves: the operands that are not inlined ops, each once.
+  std::vector<const ir::Value *> leaves;
+  std::unordered_map<const ir::Value *, size_t> leafIndex;
+  std::function<void(const ir::Op &)> collect = [&](const ir::Op &op) {
+    for (const ir::Value *v : op.operands()) {
+      const ir::Op *def = v->definingOp();
+      if (def && inlined_.count(def)) collect(*def);
+      else if (leafIndex.emplace(v, leaves.size()).second) leaves.push_back(v);
+    }
+  };
+  collect(root);
+  std::function<LV(const ir::Op &, const std::vector<LV> &)> eval = [&](const ir::Op &op,
+                                                                        const std::vector<LV> &xs) {
+    std::vector<LV> vals;
+    for (const ir::Value *v : op.operands()) {
+      const ir::Op *def = v->definingOp();
+      vals.push_back(def && inlined_.count(def) ? eval(*def, xs) : xs[leafIndex.at(v)]);
+    }
+    b_.SetCurrentDebugLocation(debug_.at(op.loc())); // each op's instructions at its own line
+    return elemOf(op, vals);
+  };
+  const ir::Type &t = root.result()->type();
+  LV out = slot(t);
+  elementwise(t, out, leaves, [&](const std::vector<LV> &xs) { return eval(root, xs); });
+  b_.SetCurrentDebugLocation(debug_.at(root.loc()));
+  bufs_[root.result()] = out;
+}
+
 void Lowering::gather(const ir::Type &out, LV outBuf, LV src, const std::vector<int64_t> &strides, int64_t base) {
   std::vector<int64_t> outSt = rowMajorStrides(out.shape);
   if (strides == outSt) { // a contiguous block
@@ -745,26 +856,23 @@ std::vector<Lowering::LV> Lowering::lowerRegion(const ir::Region &r) {
 void Lowering::lowerOp(const ir::Op &op) {
   b_.SetCurrentDebugLocation(debug_.at(op.loc()));
   OpKind k = op.kind();
-  if (ir::isUnaryElementwise(k)) {
-    const ir::Type &t = op.result()->type();
-    LV out = slot(t);
-    DType dt = op.operand(0)->type().dtype;
-    elementwise(t, out, {op.operand(0)}, [&](const std::vector<LV> &x) { return unaryElem(op, dt, x[0]); });
-    bufs_[op.result()] = out;
+  if (inlined_.count(&op)) return; // computed inside its user's loop (lowerFused)
+  if (fusable(op) && k != OpKind::Broadcast) {
+    lowerFused(op);
     return;
   }
   if (k == OpKind::Pow && op.result()->type().dtype == DType::F32) {
     lowerPowF32(op);
     return;
   }
-  if (ir::isBinaryElementwise(k) || ir::isComparison(k)) {
+  // the integer division, modulo and power that can fault: a loop of their own
+  if (ir::isBinaryElementwise(k)) {
     const ir::Type &t = op.result()->type();
     LV out = slot(t);
     DType dt = op.operand(0)->type().dtype;
     int32_t site = -1;
-    elementwise(t, out, {op.operand(0), op.operand(1)}, [&](const std::vector<LV> &x) {
-      return ir::isComparison(k) ? compareElem(k, dt, x[0], x[1]) : binaryElem(op, dt, x[0], x[1], site);
-    });
+    elementwise(t, out, {op.operand(0), op.operand(1)},
+                [&](const std::vector<LV> &x) { return binaryElem(op, dt, x[0], x[1], site); });
     bufs_[op.result()] = out;
     return;
   }
@@ -774,15 +882,6 @@ void Lowering::lowerOp(const ir::Op &op) {
   }
   switch (k) {
   case OpKind::Constant: lowerConstant(op); return;
-  // convert: y = T(x) elementwise
-  case OpKind::Convert: {
-    const ir::Type &t = op.result()->type();
-    LV out = slot(t);
-    DType from = op.operand(0)->type().dtype;
-    elementwise(t, out, {op.operand(0)}, [&](const std::vector<LV> &x) { return convertElem(from, t.dtype, x[0]); });
-    bufs_[op.result()] = out;
-    return;
-  }
   // broadcast: y[o] = x[o with broadcast axes at 0]
   case OpKind::Broadcast: {
     const ir::Type &t = op.result()->type();
@@ -822,24 +921,6 @@ void Lowering::lowerOp(const ir::Op &op) {
   case OpKind::ReduceMax:
   case OpKind::ReduceMin: lowerReduce(op); return;
   case OpKind::MatMul: lowerMatMul(op); return;
-  // select: y = c ? a : b (broadcasting all three)
-  case OpKind::Select: {
-    const ir::Type &t = op.result()->type();
-    LV out = slot(t);
-    elementwise(t, out, {op.operand(0), op.operand(1), op.operand(2)},
-                [&](const std::vector<LV> &x) { return b_.CreateSelect(truthy(x[0]), x[1], x[2]); });
-    bufs_[op.result()] = out;
-    return;
-  }
-  // clamp: y = min(max(x, lo), hi) (broadcasting all three)
-  case OpKind::Clamp: {
-    const ir::Type &t = op.result()->type();
-    LV out = slot(t);
-    elementwise(t, out, {op.operand(0), op.operand(1), op.operand(2)},
-                [&](const std::vector<LV> &x) { return minNan(t.dtype, maxNan(t.dtype, x[0], x[1]), x[2]); });
-    bufs_[op.result()] = out;
-    return;
-  }
   case OpKind::Index: lowerIndex(op); return;
   case OpKind::For: lowerFor(op); return;
   case OpKind::If: lowerIf(op); return;
@@ -1886,6 +1967,8 @@ void Lowering::define(const ir::Function &f) {
   debug_.beginFunction(*fn_, f.name(), f.loc());
   b_.SetCurrentDebugLocation(debug_.at(f.loc()));
   bufs_.clear();
+  inlined_.clear();
+  findFusion(f.body());
   llvm::CallInst *push = beginBody();
   unsigned nArgs = f.body().numArguments();
   for (unsigned i = 0; i < nArgs; ++i) bufs_[f.body().argument(i)] = fn_->getArg(1 + i);
