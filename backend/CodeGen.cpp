@@ -50,6 +50,15 @@ std::string lineOf(const ir::Op &op) {
   return op.loc().line > 0 ? " (line " + std::to_string(op.loc().line) + ")" : "";
 }
 
+/// Whether `perm` swaps the last two axes and keeps the others.
+bool swapsLastTwo(const std::vector<int64_t> &perm) {
+  size_t r = perm.size();
+  if (r < 2) return false;
+  for (size_t i = 0; i + 2 < r; ++i)
+    if (perm[i] != (int64_t)i) return false;
+  return perm[r - 2] == (int64_t)(r - 1) && perm[r - 1] == (int64_t)(r - 2);
+}
+
 /// Axes reduced by a reduction op (all when the attribute is empty).
 std::vector<bool> reducedAxes(const ir::Op &op, size_t rank) {
   std::vector<int64_t> axes = op.hasAttr("axes") ? op.intsAttr("axes") : std::vector<int64_t>{};
@@ -365,6 +374,9 @@ private:
   void lowerConstant(const ir::Op &op);
   void lowerReduce(const ir::Op &op);
   void lowerMatMul(const ir::Op &op);
+  /// A transpose of the last two axes, by blocks transposed in registers.
+  void lowerMatrixTranspose(const ir::Op &op);
+  std::vector<LV> transposeBlock(const std::vector<LV> &rows);
   /// The interpreter's laneSum of n contiguous float elements at p.
   LV laneSum(DType dt, LV p, int64_t n);
   /// c0[M, N] = a0[M, K] @ b0[K, N] inline (below BLAS size; see the
@@ -897,6 +909,10 @@ void Lowering::lowerOp(const ir::Op &op) {
   case OpKind::Transpose: {
     const ir::Type &t = op.result()->type();
     std::vector<int64_t> perm = op.intsAttr("perm");
+    if (swapsLastTwo(perm) && (dtypeSize(t.dtype) == 4 || dtypeSize(t.dtype) == 8)) {
+      lowerMatrixTranspose(op);
+      return;
+    }
     std::vector<int64_t> xs = rowMajorStrides(op.operand(0)->type().shape), st(perm.size());
     for (size_t j = 0; j < perm.size(); ++j) st[j] = xs[(size_t)perm[j]];
     LV out = slot(t);
@@ -1119,6 +1135,81 @@ Lowering::LV Lowering::laneSum(DType dt, LV p, int64_t n) {
     s = b_.CreateFAdd(b_.CreateShuffleVector(s, lo), b_.CreateShuffleVector(s, hi));
   }
   return b_.CreateExtractElement(s, (uint64_t)0);
+}
+
+// transpose of the last two axes, x[.., R, C] -> y[.., C, R]: square blocks of
+// kBlock x kBlock elements (8 of 4 bytes, 4 of 8 bytes: one 32-byte vector a
+// row) are loaded as rows, transposed in registers by a shuffle network
+// (interleave pairs of rows, then pairs of pairs, then halves) and stored as
+// rows; the strips at the right and bottom edges go one element at a time.
+void Lowering::lowerMatrixTranspose(const ir::Op &op) {
+  const ir::Type &t = op.result()->type();
+  DType dt = t.dtype;
+  const Shape &xs = op.operand(0)->type().shape;
+  const int64_t R = xs[xs.size() - 2], C = xs.back(), blk = 32 / (int64_t)dtypeSize(dt);
+  const int64_t fullR = R / blk * blk, fullC = C / blk * blk;
+  Shape batch(xs.begin(), xs.end() - 2);
+  std::vector<int64_t> bSt = rowMajorStrides(batch);
+  for (int64_t &st : bSt) st *= R * C;
+  LV x = buf(op.operand(0)), out = slot(t);
+  llvm::Type *vt = llvm::FixedVectorType::get(elemTy(dt), (unsigned)blk);
+  llvm::Align align(dtypeSize(dt));
+  auto element = [&](LV base, LV r, LV c) { // out[c, r] = x[r, c]
+    store(dt, load(dt, x, b_.CreateAdd(base, b_.CreateAdd(b_.CreateMul(r, i64(C)), c))), out,
+          b_.CreateAdd(base, b_.CreateAdd(b_.CreateMul(c, i64(R)), r)));
+  };
+  loopNest(batch, [&](const Indices &bi) {
+    LV base = offset(bi, bSt);
+    loop(0, fullR / blk, [&](LV rb) {
+      loop(0, fullC / blk, [&](LV cb) {
+        LV r0 = b_.CreateMul(rb, i64(blk)), c0 = b_.CreateMul(cb, i64(blk));
+        std::vector<LV> rows;
+        for (int64_t r = 0; r < blk; ++r)
+          rows.push_back(b_.CreateAlignedLoad(
+              vt, elemPtr(dt, x, b_.CreateAdd(base, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(r0, i64(r)), i64(C)), c0))),
+              align));
+        std::vector<LV> cols = transposeBlock(rows);
+        for (int64_t c = 0; c < blk; ++c)
+          b_.CreateAlignedStore(
+              cols[(size_t)c],
+              elemPtr(dt, out, b_.CreateAdd(base, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(c0, i64(c)), i64(R)), r0))),
+              align);
+      });
+      loop(fullC, C, [&](LV c) { // the right edge of these rows
+        for (int64_t r = 0; r < blk; ++r) element(base, b_.CreateAdd(b_.CreateMul(rb, i64(blk)), i64(r)), c);
+      });
+    });
+    loop(fullR, R, [&](LV r) { loop(0, C, [&](LV c) { element(base, r, c); }); }); // the bottom edge
+  });
+  bufs_[op.result()] = out;
+}
+
+// The transpose of a square block given as its rows (4 or 8 vectors of as
+// many elements): the columns.
+std::vector<Lowering::LV> Lowering::transposeBlock(const std::vector<LV> &rows) {
+  auto shuffle = [&](LV a, LV b, std::vector<int> mask) { return b_.CreateShuffleVector(a, b, mask); };
+  if (rows.size() == 4) { // [a b c d] rows of 4
+    LV t0 = shuffle(rows[0], rows[1], {0, 4, 2, 6}), t1 = shuffle(rows[0], rows[1], {1, 5, 3, 7});
+    LV t2 = shuffle(rows[2], rows[3], {0, 4, 2, 6}), t3 = shuffle(rows[2], rows[3], {1, 5, 3, 7});
+    return {shuffle(t0, t2, {0, 1, 4, 5}), shuffle(t1, t3, {0, 1, 4, 5}), shuffle(t0, t2, {2, 3, 6, 7}),
+            shuffle(t1, t3, {2, 3, 6, 7})};
+  }
+  assert(rows.size() == 8);
+  std::vector<LV> t(8), u(8), o(8);
+  for (int p = 0; p < 4; ++p) { // interleave rows 2p and 2p + 1
+    t[2 * p] = shuffle(rows[2 * p], rows[2 * p + 1], {0, 8, 1, 9, 4, 12, 5, 13});
+    t[2 * p + 1] = shuffle(rows[2 * p], rows[2 * p + 1], {2, 10, 3, 11, 6, 14, 7, 15});
+  }
+  for (int q = 0; q < 2; ++q) // pairs of pairs: t[4q], t[4q + 2] and t[4q + 1], t[4q + 3]
+    for (int h = 0; h < 2; ++h) {
+      u[4 * q + 2 * h] = shuffle(t[4 * q + h], t[4 * q + 2 + h], {0, 1, 8, 9, 4, 5, 12, 13});
+      u[4 * q + 2 * h + 1] = shuffle(t[4 * q + h], t[4 * q + 2 + h], {2, 3, 10, 11, 6, 7, 14, 15});
+    }
+  for (int c = 0; c < 4; ++c) { // halves: column c from u[c] and u[4 + c], column c + 4 likewise
+    o[c] = shuffle(u[c], u[4 + c], {0, 1, 2, 3, 8, 9, 10, 11});
+    o[c + 4] = shuffle(u[c], u[4 + c], {4, 5, 6, 7, 12, 13, 14, 15});
+  }
+  return o;
 }
 
 // matmul: y[b, i, j] = sum_k a[b, i, k] * b[b, k, j], k ascending from 0; a rank-1
