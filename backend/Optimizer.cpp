@@ -7,6 +7,7 @@
 #include <llvm/IR/PassManager.h>
 #include <llvm/Passes/OptimizationLevel.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Passes/StandardInstrumentations.h>
 #include <llvm/Target/TargetMachine.h>
 
 namespace ptl::backend {
@@ -23,7 +24,12 @@ void optimizeModule(llvm::Module &m, llvm::TargetMachine *tm, int optLevel) {
   llvm::PipelineTuningOptions tuning;
   tuning.LoopUnrolling = optLevel >= 3;
   tuning.LoopInterleaving = optLevel >= 3;
-  llvm::PassBuilder pb(tm, tuning);
+  // The standard instrumentation honours LLVM's own debugging options
+  // (PTL_LLVM_ARGS="-time-passes", "-print-after-all", ...).
+  llvm::PassInstrumentationCallbacks pic;
+  llvm::StandardInstrumentations si(m.getContext(), /*DebugLogging=*/false);
+  si.registerCallbacks(pic, &mam);
+  llvm::PassBuilder pb(tm, tuning, std::nullopt, &pic);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
