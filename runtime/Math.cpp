@@ -8,8 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/Math.h"
 
+#include <bit>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 
 namespace ptl::math {
@@ -17,28 +17,8 @@ namespace ptl::math {
 namespace {
 using C = F32Consts;
 
-float fromBits(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
-uint32_t toBits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-double fromBits64(uint64_t u) {
-  double d;
-  std::memcpy(&d, &u, sizeof d);
-  return d;
-}
-uint64_t toBits64(double d) {
-  uint64_t u;
-  std::memcpy(&u, &d, sizeof u);
-  return u;
-}
 /// 2^k for k in [-126, 127].
-float pow2(int32_t k) { return fromBits((uint32_t)(k + 127) << 23); }
+float pow2(int32_t k) { return std::bit_cast<float>((uint32_t)(k + 127) << 23); }
 } // namespace
 
 float expF32(float x) {
@@ -64,9 +44,9 @@ float expF32(float x) {
 float logF32(float x) {
   bool subnormal = x < C::kMinNormal;
   float xs = subnormal ? x * C::kTwo23 : x;
-  uint32_t bits = toBits(xs);
+  uint32_t bits = std::bit_cast<uint32_t>(xs);
   int32_t e = (int32_t)((bits >> 23) & 0xffu) - 126 - (subnormal ? 23 : 0);
-  float m = fromBits((bits & 0x807fffffu) | 0x3f000000u); // in [0.5, 1)
+  float m = std::bit_cast<float>((bits & 0x807fffffu) | 0x3f000000u); // in [0.5, 1)
   bool low = m < C::kSqrtHalf;
   e = low ? e - 1 : e;
   float f = low ? (m + m) - 1.0f : m - 1.0f;
@@ -100,9 +80,9 @@ float tanhF32(float x) {
 
 float powF32Core(float a, float b) {
   using P = PowConsts;
-  uint64_t bits = toBits64((double)a); // a > 0 is a normal double
+  uint64_t bits = std::bit_cast<uint64_t>((double)a); // a > 0 is a normal double
   int64_t e = (int64_t)((bits >> 52) & 0x7ffu) - 1023;
-  double m = fromBits64((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull); // in [1, 2)
+  double m = std::bit_cast<double>((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull); // in [1, 2)
   bool big = m > P::kSqrt2;
   m = big ? m * 0.5 : m;
   e = big ? e + 1 : e;
@@ -119,7 +99,7 @@ float powF32Core(float a, float b) {
   r = r - n * P::kLn2Lo;
   double q = P::kExpTaylor[0];
   for (int i = 1; i < 13; ++i) q = q * r + P::kExpTaylor[i];
-  double scale = fromBits64((uint64_t)((int64_t)n + 1023) << 52);
+  double scale = std::bit_cast<double>((uint64_t)((int64_t)n + 1023) << 52);
   return (float)(q * scale);
 }
 
