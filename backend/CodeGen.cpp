@@ -260,7 +260,10 @@ public:
       : m_(m), mod_(out), c_(out.getContext()), b_(c_), sites_(sites), prefix_(std::move(prefix)),
         debug_(out, m.files()) {}
 
-  void declare(const ir::Function &f);
+  /// Declares f's LLVM function: internal, or `exported` when the program is
+  /// split across modules; `defined` false: only a declaration (another
+  /// module of the split defines it).
+  void declare(const ir::Function &f, bool exported = false, bool defined = true);
   /// Completes the module's debug information (after the last define).
   void finish() { debug_.finalize(); }
   void define(const ir::Function &f);
@@ -2016,10 +2019,12 @@ void Lowering::lowerHostOp(const ir::Op &op) {
   checkStatus(status, "host.ok");
 }
 
-void Lowering::declare(const ir::Function &f) {
+void Lowering::declare(const ir::Function &f, bool exported, bool defined) {
   std::vector<llvm::Type *> params(1 + f.body().numArguments() + f.resultTypes().size(), b_.getPtrTy());
   auto *ft = llvm::FunctionType::get(b_.getInt32Ty(), params, false);
-  llvm::Function *lf = llvm::Function::Create(ft, llvm::GlobalValue::InternalLinkage, prefix_ + f.name(), mod_);
+  llvm::Function *lf = llvm::Function::Create(
+      ft, exported || !defined ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage,
+      prefix_ + f.name(), mod_);
   lf->addFnAttr(llvm::Attribute::NoUnwind);
   // Result buffers are fresh: they alias nothing else.
   for (size_t r = 0; r < f.resultTypes().size(); ++r)
@@ -2098,10 +2103,13 @@ bool verifyLowered(const llvm::Module &m, std::string &error) {
 }
 
 void lowerFunctions(const ir::Module &m, const std::vector<const ir::Function *> &functions,
-                    const std::string &prefix, llvm::Module &out, SiteTables &sites) {
+                    const std::string &prefix, llvm::Module &out, SiteTables &sites,
+                    const std::vector<const ir::Function *> &elsewhere) {
   sites.files = m.files();
   Lowering l(m, out, sites, prefix);
-  for (const ir::Function *f : functions) l.declare(*f);
+  bool split = !elsewhere.empty();
+  for (const ir::Function *f : functions) l.declare(*f, split);
+  for (const ir::Function *f : elsewhere) l.declare(*f, /*exported=*/true, /*defined=*/false);
   for (const ir::Function *f : functions) {
     l.define(*f);
     l.defineEntry(*f);

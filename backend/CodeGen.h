@@ -1,7 +1,8 @@
 //===- backend/CodeGen.h - PTL IR functions to LLVM IR ------------------------===//
 //
-// Lowers IR functions straight to LLVM IR loops over buffers (no fusion and
-// no memory planning yet: correct before fast).
+// Lowers IR functions straight to LLVM IR loops over buffers: chains of
+// elementwise ops fused into one loop each, products below BLAS size as
+// register-tiled kernels, everything else one loop nest per op.
 //
 // Calling convention. A function F becomes
 //   i32 @<prefix>F(ptr ctx, ptr arg_1, ..., ptr arg_n, ptr res_1, ..., ptr res_m)
@@ -27,10 +28,12 @@
 // statically (the maximum or argmax of no elements) become unconditional
 // faults with the interpreter's message, raised only when the op runs.
 //
-// Numerics follow the reference interpreter exactly: libm calls for the
-// transcendental functions (marked nobuiltin, so LLVM neither folds nor
+// Numerics follow the reference interpreter exactly: f32 exp, log, tanh and
+// pow are PTL's own (runtime/Math.h, inlined), the other transcendental
+// functions libm calls (marked nobuiltin, so LLVM neither folds nor
 // rewrites them), the same selects for max/min/relu with NaNs, reductions
-// accumulated in row-major order starting from 0 (logsumexp, softmax and
+// accumulated in row-major order starting from 0 or, for long contiguous
+// float sums, in the interpreter's 16 partial sums (logsumexp, softmax and
 // log_softmax with the interpreter's max subtraction and finite-max test,
 // cumsum, scatter_add and index_add in its order), matmul with k ascending,
 // no fast-math flags and no FP contraction — so results are bit-identical.
@@ -72,10 +75,16 @@ std::string entrySymbol(const std::string &prefix, const std::string &function);
 /// error: invalid LLVM IR generated: ...") if the lowering made bad IR.
 bool verifyLowered(const llvm::Module &m, std::string &error);
 
-/// Lowers `functions` (all compilable, calling only each other) into `out`,
-/// naming them after `prefix`; the op sites generated code refers to are
-/// appended to `sites` (and its `files` set to the module's).
+/// Lowers `functions` (all compilable, calling only each other and
+/// `elsewhere`) into `out`, naming them after `prefix`; the op sites
+/// generated code refers to are appended to `sites` (and its `files` set to
+/// the module's). With `elsewhere` empty the functions are internal to
+/// `out`; otherwise `out` is one part of a program split across modules
+/// (compiled at once on several threads): its functions are exported and
+/// those of `elsewhere` (lowered into another part with the same prefix and
+/// sites) declared.
 void lowerFunctions(const ir::Module &m, const std::vector<const ir::Function *> &functions,
-                    const std::string &prefix, llvm::Module &out, SiteTables &sites);
+                    const std::string &prefix, llvm::Module &out, SiteTables &sites,
+                    const std::vector<const ir::Function *> &elsewhere = {});
 
 } // namespace ptl::backend

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <iostream>
 #include <mutex>
+#include <thread>
 
 namespace ptl::backend {
 
@@ -32,6 +33,42 @@ struct CompiledFunction {
   EntryFn entry = nullptr;
   std::vector<ir::Type> params, results;
 };
+
+/// Ops in `r`, nested regions included (a measure of compile time).
+size_t opCount(const ir::Region &r) {
+  size_t n = 0;
+  for (const auto &op : r.ops()) {
+    ++n;
+    for (unsigned i = 0; i < op->numRegions(); ++i) n += opCount(*op->region(i));
+  }
+  return n;
+}
+
+/// Programs smaller than this (in ops) compile as one module on one thread.
+constexpr size_t kSplitMinOps = 400;
+
+/// The functions in parts of about equal size, one per core (at most 4),
+/// biggest first into the smallest part; one part for a small program.
+/// (Calls between parts cannot be inlined, so small programs stay whole.)
+std::vector<std::vector<const ir::Function *>> splitForCompiling(std::vector<const ir::Function *> fns) {
+  size_t total = 0;
+  std::vector<std::pair<size_t, const ir::Function *>> sized;
+  for (const ir::Function *f : fns) {
+    sized.push_back({opCount(f->body()), f});
+    total += sized.back().first;
+  }
+  size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  size_t n = total < kSplitMinOps ? 1 : std::min({cores, fns.size(), size_t(4)});
+  std::stable_sort(sized.begin(), sized.end(), [](auto &a, auto &b) { return a.first > b.first; });
+  std::vector<std::vector<const ir::Function *>> parts(n);
+  std::vector<size_t> load(n, 0);
+  for (auto &[size, f] : sized) {
+    size_t p = (size_t)(std::min_element(load.begin(), load.end()) - load.begin());
+    parts[p].push_back(f);
+    load[p] += size;
+  }
+  return parts;
+}
 
 /// The JIT shared by all engines, with the runtime symbols defined once.
 JIT *sharedJIT(std::string &error) {
@@ -131,17 +168,38 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
   if (!fns.empty()) {
     static std::atomic<uint64_t> counter{0};
     std::string prefix = "ptl" + std::to_string(counter++) + ".";
-    auto llctx = std::make_unique<llvm::LLVMContext>();
-    auto mod = std::make_unique<llvm::Module>("ptl", *llctx);
-    I.jit->configureModule(*mod);
-    lowerFunctions(m, fns, prefix, *mod, I.sites);
-    if (!verifyLowered(*mod, error)) return nullptr;
-    I.jit->optimize(*mod, opts.optLevel);
+    // Lower each part into a module and context of its own, then optimise
+    // and compile the parts at once, one thread each.
+    std::vector<std::vector<const ir::Function *>> parts = splitForCompiling(fns);
+    std::vector<std::unique_ptr<llvm::LLVMContext>> contexts;
+    std::vector<std::unique_ptr<llvm::Module>> modules;
+    for (size_t p = 0; p < parts.size(); ++p) {
+      std::vector<const ir::Function *> elsewhere;
+      for (size_t q = 0; q < parts.size(); ++q)
+        if (q != p) elsewhere.insert(elsewhere.end(), parts[q].begin(), parts[q].end());
+      contexts.push_back(std::make_unique<llvm::LLVMContext>());
+      modules.push_back(std::make_unique<llvm::Module>("ptl", *contexts.back()));
+      I.jit->configureModule(*modules.back());
+      lowerFunctions(m, parts[p], prefix, *modules.back(), I.sites, elsewhere);
+      if (!verifyLowered(*modules.back(), error)) return nullptr;
+    }
+    std::vector<std::string> objects(parts.size()), errors(parts.size());
+    std::vector<char> ok(parts.size(), 0);
+    auto compile = [&](size_t p) { ok[p] = I.jit->compileObject(*modules[p], opts.optLevel, objects[p], errors[p]); };
+    std::vector<std::thread> threads;
+    for (size_t p = 1; p < parts.size(); ++p) threads.emplace_back(compile, p);
+    compile(0);
+    for (std::thread &t : threads) t.join();
+    for (size_t p = 0; p < parts.size(); ++p)
+      if (!ok[p]) {
+        error = errors[p];
+        return nullptr;
+      }
     if (opts.irOut) {
       llvm::raw_os_ostream os(*opts.irOut);
-      mod->print(os, nullptr);
+      for (auto &mod : modules) mod->print(os, nullptr);
     }
-    if (!I.jit->addModule(std::move(mod), std::move(llctx), I.key, error)) return nullptr;
+    if (!I.jit->addObjects(objects, I.key, error)) return nullptr;
     I.added = true;
     for (const ir::Function *f : fns) {
       CompiledFunction cf;

@@ -17,19 +17,20 @@
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/PassManager.h>
 #include <llvm/Passes/OptimizationLevel.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include <map>
 #include <mutex>
+#include <optional>
 
 namespace ptl::backend {
 
@@ -37,6 +38,7 @@ namespace orc = llvm::orc;
 
 struct JIT::Impl {
   std::unique_ptr<orc::LLJIT> jit;
+  std::optional<orc::JITTargetMachineBuilder> jtmb; ///< makes a target machine per compiling thread
   std::unique_ptr<llvm::TargetMachine> tm; ///< for the optimiser's cost models
   std::mutex mutex;                        ///< guards trackers, nextKey and tm
   std::map<ModuleKey, orc::ResourceTrackerSP> trackers;
@@ -85,6 +87,7 @@ std::unique_ptr<JIT> JIT::create(std::string &error) {
     return nullptr;
   }
   impl->tm = std::move(*tm);
+  impl->jtmb = *jtmb;
   auto jit = orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
   if (!jit) {
     error = "cannot create the JIT: " + takeMessage(jit.takeError());
@@ -150,14 +153,34 @@ bool JIT::emitAssembly(llvm::Module &m, std::string &out, std::string &error) co
   return true;
 }
 
-bool JIT::addModule(std::unique_ptr<llvm::Module> m, std::unique_ptr<llvm::LLVMContext> ctx, ModuleKey &key,
-                    std::string &error) {
-  orc::ResourceTrackerSP rt = impl_->jit->getMainJITDylib().createResourceTracker();
-  orc::ThreadSafeModule tsm(std::move(m), std::move(ctx));
-  if (llvm::Error e = impl_->jit->addIRModule(rt, std::move(tsm))) {
-    error = takeMessage(std::move(e));
+bool JIT::compileObject(llvm::Module &m, int optLevel, std::string &object, std::string &error) const {
+  auto tm = impl_->jtmb->createTargetMachine();
+  if (!tm) {
+    error = "cannot create a target machine: " + takeMessage(tm.takeError());
     return false;
   }
+  optimizeModule(m, tm->get(), optLevel);
+  llvm::SmallString<0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return false;
+  }
+  pm.run(m);
+  object.assign(buffer.begin(), buffer.end());
+  return true;
+}
+
+bool JIT::addObjects(const std::vector<std::string> &objects, ModuleKey &key, std::string &error) {
+  orc::ResourceTrackerSP rt = impl_->jit->getMainJITDylib().createResourceTracker();
+  for (size_t i = 0; i < objects.size(); ++i)
+    if (llvm::Error e = impl_->jit->addObjectFile(
+            rt, llvm::MemoryBuffer::getMemBufferCopy(objects[i], "ptl-object-" + std::to_string(i)))) {
+      error = takeMessage(std::move(e));
+      llvm::consumeError(rt->remove());
+      return false;
+    }
   std::lock_guard<std::mutex> lock(impl_->mutex);
   key = impl_->nextKey++;
   impl_->trackers[key] = rt;

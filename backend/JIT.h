@@ -1,11 +1,12 @@
 //===- backend/JIT.h - A small wrapper over LLVM's ORC LLJIT ------------------===//
 //
-// One JIT per process (JIT::shared), or one per owner (JIT::create): add an
-// LLVM module under its own resource tracker (so it can be removed again),
-// look a symbol up, and make host functions visible to JIT-compiled code
-// explicitly (absolute symbols in the main JITDylib). Modules are optimised
-// with the new pass manager's default per-module pipeline before they are
-// compiled. No LLVM type appears here beyond forward declarations; errors
+// One JIT per process (JIT::shared), or one per owner (JIT::create):
+// optimise and compile LLVM modules to object code (several at once, on
+// threads of the caller's), add the objects under one resource tracker (so
+// they can be removed again), look a symbol up, and make host functions
+// visible to JIT-compiled code explicitly (absolute symbols in the main
+// JITDylib). Modules are optimised with the new pass manager's default
+// per-module pipeline (backend/Optimizer.h). No LLVM type appears here beyond forward declarations; errors
 // come back as strings, never as exceptions thrown through LLVM.
 //
 //===----------------------------------------------------------------------===//
@@ -56,11 +57,14 @@ public:
   /// Compiles `m` to the host's assembly text (as the JIT would compile it).
   bool emitAssembly(llvm::Module &m, std::string &out, std::string &error) const;
 
-  /// Adds `m` (owned with its context) under a fresh resource tracker.
-  /// Returns false with `error` on failure.
-  bool addModule(std::unique_ptr<llvm::Module> m, std::unique_ptr<llvm::LLVMContext> ctx, ModuleKey &key,
-                 std::string &error);
-  /// Removes a module added earlier and frees its code.
+  /// Optimises `m` at `optLevel` and compiles it to an object file for the
+  /// host (into `object`). Thread-safe: each call uses a target machine of
+  /// its own, so modules in different LLVM contexts compile at once.
+  bool compileObject(llvm::Module &m, int optLevel, std::string &object, std::string &error) const;
+  /// Adds object files (from compileObject) under one fresh resource
+  /// tracker. Returns false with `error` on failure.
+  bool addObjects(const std::vector<std::string> &objects, ModuleKey &key, std::string &error);
+  /// Removes the code added under `key` and frees it.
   bool removeModule(ModuleKey key, std::string &error);
   /// The address of `name` (compiling it if need be), or null with `error`.
   void *lookup(const std::string &name, std::string &error);
