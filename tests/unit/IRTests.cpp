@@ -1203,3 +1203,29 @@ TEST_CASE("the verifier checks matmul's transpose flags", "[ir][verifier]") {
   CHECK_FALSE(verifyModule(*m, err));
   CHECK(err.find("transpose_a needs an operand of rank >= 2") != std::string::npos);
 }
+
+TEST_CASE("fold-transpose computes the transpose of a product as the swapped product", "[ir][passes]") {
+  // the weight adjoint of x @ W.T: transpose(hᵀ @ g) = gᵀ @ h
+  auto m = parseOk(R"(func @f(%h: f32[16, 32], %g: f32[16, 8], %k: f32[8, 32]) -> (f32[8, 32], f32[32, 8]) {
+  %ht = transpose(%h) {perm = [1, 0]} : (f32[16, 32]) -> f32[32, 16]
+  %p = matmul(%ht, %g) : (f32[32, 16], f32[16, 8]) -> f32[32, 8]
+  %w = transpose(%p) {perm = [1, 0]} : (f32[32, 8]) -> f32[8, 32]
+  %q = matmul(%ht, %g) : (f32[32, 16], f32[16, 8]) -> f32[32, 8]
+  %u = transpose(%q) {perm = [1, 0]} : (f32[32, 8]) -> f32[8, 32]
+  %s = add(%w, %u) : (f32[8, 32], f32[8, 32]) -> f32[8, 32]
+  return(%s, %q) : (f32[8, 32], f32[32, 8]) -> ()
+})");
+  std::string err;
+  PassManager pm;
+  pm.add(createFoldTransposePass());
+  pm.add(createDCEPass());
+  REQUIRE(pm.run(*m, err));
+  std::string out = toString(*m);
+  INFO(out);
+  // %p's only use was the transpose: it is now gᵀ @ h; %q is also returned, so its transpose stays
+  CHECK(out.find("%p = matmul(%g, %h) {transpose_a = true, transpose_b = false} : (f32[16, 8], f32[16, 32]) -> f32[8, 32]") !=
+        std::string::npos);
+  CHECK(out.find("%w = transpose") == std::string::npos);
+  CHECK(out.find("%u = transpose(%q)") != std::string::npos);
+  CHECK(out.find("%s = add(%p, %u)") != std::string::npos);
+}
