@@ -298,6 +298,20 @@ private:
     return b_.CreateInBoundsGEP(b_.getInt8Ty(), frame_, i64(off));
   }
   LV slot(const ir::Type &t) { return slot(bytesOf(t)); }
+  /// Whether `y`, yielded or returned by `r`, can be computed straight into a
+  /// buffer chosen for it: made in `r` by a call or a fused loop, and not
+  /// placed already (a value yielded twice goes into the first place).
+  bool placeable(const ir::Value &y, const ir::Region &r) {
+    const ir::Op *def = y.definingOp();
+    return def && def->parentRegion() == &r && !placed_.count(&y) &&
+           (def->kind() == OpKind::Call ||
+            (fusable(*def) && def->kind() != OpKind::Broadcast && !inlined_.count(def)));
+  }
+  /// Where `v` is computed: the buffer lowerFor or define placed it in, else a new slot.
+  LV resultSlot(const ir::Value *v) {
+    auto it = placed_.find(v);
+    return it != placed_.end() ? it->second : slot(v->type());
+  }
   LV elemPtr(DType t, LV base, LV index) { return b_.CreateInBoundsGEP(elemTy(t), base, index); }
   LV load(DType t, LV base, LV index) { return b_.CreateLoad(elemTy(t), elemPtr(t, base, index)); }
   void store(DType t, LV v, LV base, LV index) { b_.CreateStore(v, elemPtr(t, base, index)); }
@@ -369,6 +383,7 @@ private:
   /// One loop computing `root` and the ops inlined into it.
   void lowerFused(const ir::Op &root);
   std::unordered_set<const ir::Op *> inlined_; ///< ops computed in their user's loop
+  std::unordered_map<const ir::Value *, LV> placed_; ///< values computed into a given buffer (lowerFor)
 
   // ---- ops
   /// Lowers the ops of `r`; returns the buffers of its terminator's operands.
@@ -809,7 +824,7 @@ void Lowering::lowerFused(const ir::Op &root) {
     return elemOf(op, vals);
   };
   const ir::Type &t = root.result()->type();
-  LV out = slot(t);
+  LV out = resultSlot(root.result());
   elementwise(t, out, leaves, [&](const std::vector<LV> &xs) { return eval(root, xs); });
   b_.SetCurrentDebugLocation(debug_.at(root.loc()));
   bufs_[root.result()] = out;
@@ -1411,8 +1426,21 @@ void Lowering::lowerFor(const ir::Op &op) {
   store(DType::I32, b_.CreateTrunc(iv, b_.getInt32Ty()), iSlot, i64(0));
   bufs_[body.argument(0)] = iSlot;
   for (unsigned k = 0; k < n; ++k) bufs_[body.argument(k + 1)] = cur[k];
+  // A carried value made in the body by a call or a fused loop is written
+  // straight into its `next` buffer (nothing reads that buffer during the
+  // iteration), saving the copy: a training step's new parameters.
+  std::vector<const ir::Value *> placedHere;
+  for (unsigned k = 0; k < n; ++k) {
+    const ir::Value *y = body.terminator()->operand(k);
+    if (placeable(*y, body)) {
+      placed_[y] = next[k];
+      placedHere.push_back(y);
+    }
+  }
   std::vector<LV> ys = lowerRegion(body);
-  for (unsigned k = 0; k < n; ++k) copy(next[k], ys[k], bytes[k]);
+  for (const ir::Value *y : placedHere) placed_.erase(y);
+  for (unsigned k = 0; k < n; ++k)
+    if (ys[k] != next[k]) copy(next[k], ys[k], bytes[k]);
   for (unsigned s = 0; s < m; ++s) {
     int64_t sb = bytesOf(body.terminator()->operand(n + s)->type());
     if (sb == 0) continue;
@@ -1477,7 +1505,7 @@ void Lowering::lowerCall(const ir::Op &op) {
   std::vector<LV> args{ctx_};
   for (const ir::Value *v : op.operands()) args.push_back(buf(v));
   for (unsigned r = 0; r < op.numResults(); ++r) {
-    LV out = slot(op.result(r)->type());
+    LV out = resultSlot(op.result(r));
     bufs_[op.result(r)] = out;
     args.push_back(out);
   }
@@ -2068,9 +2096,18 @@ void Lowering::define(const ir::Function &f) {
   llvm::CallInst *push = beginBody();
   unsigned nArgs = f.body().numArguments();
   for (unsigned i = 0; i < nArgs; ++i) bufs_[f.body().argument(i)] = fn_->getArg(1 + i);
+  // Results made by a call or a fused loop go straight into the caller's
+  // result buffers (as lowerFor does for carried values).
+  for (unsigned r = 0; r < f.resultTypes().size(); ++r) {
+    const ir::Value *y = f.body().terminator()->operand(r);
+    if (placeable(*y, f.body())) placed_[y] = fn_->getArg(1 + nArgs + r);
+  }
   std::vector<LV> results = lowerRegion(f.body());
-  for (size_t r = 0; r < results.size(); ++r)
-    copy(fn_->getArg((unsigned)(1 + nArgs + r)), results[r], bytesOf(f.resultTypes()[r]));
+  placed_.clear();
+  for (size_t r = 0; r < results.size(); ++r) {
+    LV dst = fn_->getArg((unsigned)(1 + nArgs + r));
+    if (results[r] != dst) copy(dst, results[r], bytesOf(f.resultTypes()[r]));
+  }
   b_.SetCurrentDebugLocation(debug_.at(f.loc()));
   finishBody(push);
   debug_.endFunction();
