@@ -50,15 +50,6 @@ std::string lineOf(const ir::Op &op) {
   return op.loc().line > 0 ? " (line " + std::to_string(op.loc().line) + ")" : "";
 }
 
-/// Whether `perm` swaps the last two axes and keeps the others.
-bool swapsLastTwo(const std::vector<int64_t> &perm) {
-  size_t r = perm.size();
-  if (r < 2) return false;
-  for (size_t i = 0; i + 2 < r; ++i)
-    if (perm[i] != (int64_t)i) return false;
-  return perm[r - 2] == (int64_t)(r - 1) && perm[r - 1] == (int64_t)(r - 2);
-}
-
 /// Axes reduced by a reduction op (all when the attribute is empty).
 std::vector<bool> reducedAxes(const ir::Op &op, size_t rank) {
   std::vector<int64_t> axes = op.hasAttr("axes") ? op.intsAttr("axes") : std::vector<int64_t>{};
@@ -927,7 +918,7 @@ void Lowering::lowerOp(const ir::Op &op) {
   case OpKind::Transpose: {
     const ir::Type &t = op.result()->type();
     std::vector<int64_t> perm = op.intsAttr("perm");
-    if (swapsLastTwo(perm) && (dtypeSize(t.dtype) == 4 || dtypeSize(t.dtype) == 8)) {
+    if (ir::swapsLastTwoAxes(perm) && (dtypeSize(t.dtype) == 4 || dtypeSize(t.dtype) == 8)) {
       lowerMatrixTranspose(op);
       return;
     }

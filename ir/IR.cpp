@@ -346,6 +346,16 @@ Function *enclosingFunction(const Op &op) {
 // Shape rules
 //===----------------------------------------------------------------------===//
 
+bool swapsLastTwoAxes(const std::vector<int64_t> &perm) {
+  size_t r = perm.size();
+  if (r < 2)
+    return false;
+  for (size_t i = 0; i + 2 < r; ++i)
+    if (perm[i] != (int64_t)i)
+      return false;
+  return perm[r - 2] == (int64_t)(r - 1) && perm[r - 1] == (int64_t)(r - 2);
+}
+
 bool broadcastShapes(const Shape &a, const Shape &b, Shape &out) {
   size_t n = std::max(a.size(), b.size());
   Shape r(n);

@@ -267,6 +267,9 @@ std::vector<Value *> freeValuesOf(const Op &op);
 /// Replaces every use of `from` in the module by `to`.
 void replaceAllUses(Module &m, Value *from, Value *to);
 
+/// Whether a transpose's `perm` swaps the last two axes and keeps the others
+/// (the transpose of a batch of matrices).
+bool swapsLastTwoAxes(const std::vector<int64_t> &perm);
 /// NumPy broadcasting of two shapes; returns false if incompatible.
 bool broadcastShapes(const Shape &a, const Shape &b, Shape &out);
 

@@ -28,19 +28,10 @@
 namespace ptl::ir {
 namespace {
 
-/// Whether `perm` swaps the last two axes and keeps the others.
-bool swapsLastTwo(const std::vector<int64_t> &perm) {
-  size_t r = perm.size();
-  if (r < 2) return false;
-  for (size_t i = 0; i + 2 < r; ++i)
-    if (perm[i] != (int64_t)i) return false;
-  return perm[r - 2] == (int64_t)(r - 1) && perm[r - 1] == (int64_t)(r - 2);
-}
-
 /// The operand of `v`'s defining transpose, if it swaps just the last two axes.
 Value *swappedSource(Value *v) {
   const Op *def = v->definingOp();
-  if (!def || def->kind() != OpKind::Transpose || !swapsLastTwo(def->intsAttr("perm"))) return nullptr;
+  if (!def || def->kind() != OpKind::Transpose || !swapsLastTwoAxes(def->intsAttr("perm"))) return nullptr;
   return def->operand(0);
 }
 
@@ -94,7 +85,7 @@ private:
     });
     std::vector<Op *> gone; // the transposes, erased once nothing uses them
     walkOps(f.body(), [&](Op &t) {
-      if (t.kind() != OpKind::Transpose || !swapsLastTwo(t.intsAttr("perm"))) return;
+      if (t.kind() != OpKind::Transpose || !swapsLastTwoAxes(t.intsAttr("perm"))) return;
       Op *mm = t.operand(0)->definingOp();
       if (!mm || mm->kind() != OpKind::MatMul || !matrices(*mm) || uses[mm->result()] != 1) return;
       bool ta = mm->boolAttr("transpose_a"), tb = mm->boolAttr("transpose_b");
