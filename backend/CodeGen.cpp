@@ -251,10 +251,13 @@ public:
       : m_(m), mod_(out), c_(out.getContext()), b_(c_), sites_(sites), prefix_(std::move(prefix)),
         debug_(out, m.files()) {}
 
-  /// Declares f's LLVM function: internal, or `exported` when the program is
+  /// Declares f's LLVM function: internal, or exported when the program is
   /// split across modules; `defined` false: only a declaration (another
   /// module of the split defines it).
-  void declare(const ir::Function &f, bool exported = false, bool defined = true);
+  void declare(const ir::Function &f, bool defined = true);
+  /// Lowers a part of a split program: every function defined is exported
+  /// and recorded in `lowered`.
+  void splitInto(std::vector<LoweredFunction> &lowered) { lowered_ = &lowered; }
   /// Completes the module's debug information (after the last define).
   void finish() { debug_.finalize(); }
   void define(const ir::Function &f);
@@ -453,14 +456,20 @@ private:
   std::string prefix_;
   DebugInfo debug_; ///< .ptl lines and columns on the instructions
   std::map<std::string, llvm::Function *> fns_;
+  std::vector<LoweredFunction> *lowered_ = nullptr; ///< set when lowering one part of a split program
+  /// Linkage of what other parts of a split program may refer to.
+  llvm::GlobalValue::LinkageTypes shareable() const {
+    return lowered_ ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage;
+  }
 
   // per function
+  const ir::Function *owner_ = nullptr; ///< the function being defined
   llvm::Function *fn_ = nullptr;
   LV ctx_ = nullptr, frame_ = nullptr;
   int64_t frameSize_ = 0;
   llvm::BasicBlock *fail_ = nullptr;
   std::unordered_map<const ir::Value *, LV> bufs_;
-  int mapCount_ = 0; ///< outlined map bodies so far (for their names)
+  int mapCount_ = 0; ///< map bodies outlined from owner_ so far (for their names)
 };
 
 void Lowering::loop(int64_t lo, int64_t hi, const std::function<void(LV)> &body) {
@@ -1270,7 +1279,9 @@ void Lowering::lowerMatMul(const ir::Op &op) {
 // The kernel of inline products of one shape: void(a, b, c), made once per
 // module (a program multiplies the same shapes many times: forward,
 // backward, every inner step) and never inlined, so LLVM optimises and
-// compiles each shape's tiles once.
+// compiles each shape's tiles once. In a split program it is a unit of its
+// own, compiled in one part and called from the others; its owner is the
+// first function that needed it.
 llvm::Function *Lowering::gemmKernel(const ir::Op &op, DType dt, int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
   std::string name = prefix_ + "gemm." + dtypeName(dt) + "." + std::to_string(M) + "x" + std::to_string(N) + "x" +
                      std::to_string(K) + (ta ? "t" : "n") + (tb ? "t" : "n");
@@ -1280,9 +1291,10 @@ llvm::Function *Lowering::gemmKernel(const ir::Op &op, DType dt, int64_t M, int6
   llvm::DebugLoc savedLoc = b_.getCurrentDebugLocation();
   DebugInfo::Scope savedScope = debug_.scope();
   auto *ft = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy(), b_.getPtrTy(), b_.getPtrTy()}, false);
-  fn_ = llvm::Function::Create(ft, llvm::GlobalValue::InternalLinkage, name, mod_);
+  fn_ = llvm::Function::Create(ft, shareable(), name, mod_);
   fn_->addFnAttr(llvm::Attribute::NoUnwind);
   fn_->addFnAttr(llvm::Attribute::NoInline);
+  if (lowered_) lowered_->push_back({name, name, owner_});
   debug_.beginFunction(*fn_, name, op.loc());
   b_.SetCurrentDebugLocation(debug_.at(op.loc()));
   b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", fn_));
@@ -1597,9 +1609,9 @@ llvm::Function *Lowering::outlineMapBody(const ir::Op &op, const std::vector<ir:
 
   const ir::Region &body = *op.region(0);
   auto *ft = llvm::FunctionType::get(b_.getInt32Ty(), {b_.getPtrTy(), b_.getPtrTy(), b_.getInt64Ty()}, false);
-  fn_ = llvm::Function::Create(ft, llvm::GlobalValue::InternalLinkage,
-                               savedFn->getName() + ".map" + std::to_string(mapCount_++), mod_);
+  fn_ = llvm::Function::Create(ft, shareable(), savedFn->getName() + ".map" + std::to_string(mapCount_++), mod_);
   fn_->addFnAttr(llvm::Attribute::NoUnwind);
+  if (lowered_) lowered_->push_back({fn_->getName().str(), fn_->getName().str(), owner_});
   debug_.beginFunction(*fn_, fn_->getName().str(), op.loc());
   b_.SetCurrentDebugLocation(debug_.at(op.loc()));
   llvm::CallInst *push = beginBody();
@@ -2038,12 +2050,11 @@ void Lowering::lowerHostOp(const ir::Op &op) {
   checkStatus(status, "host.ok");
 }
 
-void Lowering::declare(const ir::Function &f, bool exported, bool defined) {
+void Lowering::declare(const ir::Function &f, bool defined) {
   std::vector<llvm::Type *> params(1 + f.body().numArguments() + f.resultTypes().size(), b_.getPtrTy());
   auto *ft = llvm::FunctionType::get(b_.getInt32Ty(), params, false);
-  llvm::Function *lf = llvm::Function::Create(
-      ft, exported || !defined ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage,
-      prefix_ + f.name(), mod_);
+  llvm::Function *lf = llvm::Function::Create(ft, defined ? shareable() : llvm::GlobalValue::ExternalLinkage,
+                                              prefix_ + f.name(), mod_);
   lf->addFnAttr(llvm::Attribute::NoUnwind);
   // Result buffers are fresh: they alias nothing else.
   for (size_t r = 0; r < f.resultTypes().size(); ++r)
@@ -2078,7 +2089,10 @@ void Lowering::finishBody(llvm::CallInst *push) {
 }
 
 void Lowering::define(const ir::Function &f) {
+  owner_ = &f;
+  mapCount_ = 0;
   fn_ = fns_.at(f.name());
+  if (lowered_) lowered_->push_back({fn_->getName().str(), fn_->getName().str(), &f});
   debug_.beginFunction(*fn_, f.name(), f.loc());
   b_.SetCurrentDebugLocation(debug_.at(f.loc()));
   bufs_.clear();
@@ -2110,6 +2124,7 @@ void Lowering::defineEntry(const ir::Function &f) {
   llvm::Function *e = llvm::Function::Create(ft, llvm::GlobalValue::ExternalLinkage,
                                              entrySymbol(prefix_, f.name()), mod_);
   e->addFnAttr(llvm::Attribute::NoUnwind);
+  if (lowered_) lowered_->push_back({e->getName().str(), fns_.at(f.name())->getName().str(), &f});
   b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", e));
   std::vector<LV> args{e->getArg(0)};
   for (unsigned i = 0; i < f.body().numArguments(); ++i)
@@ -2131,13 +2146,13 @@ bool verifyLowered(const llvm::Module &m, std::string &error) {
 }
 
 void lowerFunctions(const ir::Module &m, const std::vector<const ir::Function *> &functions,
-                    const std::string &prefix, llvm::Module &out, SiteTables &sites,
-                    const std::vector<const ir::Function *> &elsewhere) {
+                    const std::string &prefix, llvm::Module &out, SiteTables &sites, SplitLowering *split) {
   sites.files = m.files();
   Lowering l(m, out, sites, prefix);
-  bool split = !elsewhere.empty();
-  for (const ir::Function *f : functions) l.declare(*f, split);
-  for (const ir::Function *f : elsewhere) l.declare(*f, /*exported=*/true, /*defined=*/false);
+  if (split) l.splitInto(split->lowered);
+  for (const ir::Function *f : functions) l.declare(*f);
+  if (split)
+    for (const ir::Function *f : split->elsewhere) l.declare(*f, /*defined=*/false);
   for (const ir::Function *f : functions) {
     l.define(*f);
     l.defineEntry(*f);

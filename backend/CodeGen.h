@@ -6,9 +6,9 @@
 //
 // Calling convention. A function F becomes
 //   i32 @<prefix>F(ptr ctx, ptr arg_1, ..., ptr arg_n, ptr res_1, ..., ptr res_m)
-// (internal linkage) taking a pointer to each argument's buffer (read only)
-// and to each preallocated result buffer (the caller allocates: shapes are
-// static), plus the ExecContext (backend/NativeRuntime.h). It returns 0, or
+// (internal linkage, unless the program is split across modules) taking a
+// pointer to each argument's buffer (read only) and to each preallocated
+// result buffer (the caller allocates: shapes are static), plus the ExecContext (backend/NativeRuntime.h). It returns 0, or
 // 1 after a run-time fault recorded in the context. An exported wrapper
 //   i32 @<prefix>entry.F(ptr ctx, ptr args, ptr results)
 // takes arrays of those pointers, for the host.
@@ -75,16 +75,32 @@ std::string entrySymbol(const std::string &prefix, const std::string &function);
 /// error: invalid LLVM IR generated: ...") if the lowering made bad IR.
 bool verifyLowered(const llvm::Module &m, std::string &error);
 
-/// Lowers `functions` (all compilable, calling only each other and
-/// `elsewhere`) into `out`, naming them after `prefix`; the op sites
-/// generated code refers to are appended to `sites` (and its `files` set to
-/// the module's). With `elsewhere` empty the functions are internal to
-/// `out`; otherwise `out` is one part of a program split across modules
-/// (compiled at once on several threads): its functions are exported and
-/// those of `elsewhere` (lowered into another part with the same prefix and
-/// sites) declared.
+/// One LLVM function lowerFunctions defined. Its `unit` is what must be
+/// compiled in one module: a PTL function's body together with its host
+/// entry (unit: the body's symbol), or one outlined parallel `map` body
+/// (unit: its own symbol), whose owner is the function it was outlined from.
+struct LoweredFunction {
+  std::string symbol;
+  std::string unit;
+  const ir::Function *owner = nullptr;
+};
+
+/// One part of a program split across modules (compiled at once on several
+/// threads, backend/Partition.h): every function lowered into it is exported
+/// (so the other parts can call it), those of `elsewhere` are declared, and
+/// `lowered` receives what was defined.
+struct SplitLowering {
+  std::vector<const ir::Function *> elsewhere;
+  std::vector<LoweredFunction> lowered;
+};
+
+/// Lowers `functions` (all compilable, calling only each other and, with
+/// `split`, `split->elsewhere`) into `out`, naming them after `prefix`; the
+/// op sites generated code refers to are appended to `sites` (and its
+/// `files` set to the module's). Without `split` the functions are internal
+/// to `out` and only the host entries are exported.
 void lowerFunctions(const ir::Module &m, const std::vector<const ir::Function *> &functions,
                     const std::string &prefix, llvm::Module &out, SiteTables &sites,
-                    const std::vector<const ir::Function *> &elsewhere = {});
+                    SplitLowering *split = nullptr);
 
 } // namespace ptl::backend

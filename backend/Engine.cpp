@@ -10,6 +10,7 @@
 #include "backend/CodeGen.h"
 #include "backend/JIT.h"
 #include "backend/NativeRuntime.h"
+#include "backend/Partition.h"
 #include "runtime/Errors.h"
 
 #include <llvm/IR/LLVMContext.h>
@@ -44,30 +45,46 @@ size_t opCount(const ir::Region &r) {
   return n;
 }
 
-/// Programs smaller than this (in ops) compile as one module on one thread.
+/// Programs smaller than this (in ops) compile as one module on one thread
+/// (calls between parts cannot be inlined, and a thread costs a few ms).
 constexpr size_t kSplitMinOps = 400;
 
-/// The functions in parts of about equal size, one per core (at most 4),
-/// biggest first into the smallest part; one part for a small program.
-/// (Calls between parts cannot be inlined, so small programs stay whole.)
-std::vector<std::vector<const ir::Function *>> splitForCompiling(std::vector<const ir::Function *> fns) {
-  size_t total = 0;
-  std::vector<std::pair<size_t, const ir::Function *>> sized;
-  for (const ir::Function *f : fns) {
-    sized.push_back({opCount(f->body()), f});
-    total += sized.back().first;
+/// The modules a program is compiled in, each in a context of its own.
+struct Parts {
+  std::vector<std::unique_ptr<llvm::LLVMContext>> contexts;
+  std::vector<std::unique_ptr<llvm::Module>> modules; // (destroyed before their contexts)
+
+  llvm::Module &add(JIT &jit) {
+    contexts.push_back(std::make_unique<llvm::LLVMContext>());
+    modules.push_back(std::make_unique<llvm::Module>("ptl", *contexts.back()));
+    jit.configureModule(*modules.back());
+    return *modules.back();
   }
-  size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  size_t n = total < kSplitMinOps ? 1 : std::min({cores, fns.size(), size_t(4)});
-  std::stable_sort(sized.begin(), sized.end(), [](auto &a, auto &b) { return a.first > b.first; });
-  std::vector<std::vector<const ir::Function *>> parts(n);
-  std::vector<size_t> load(n, 0);
-  for (auto &[size, f] : sized) {
-    size_t p = (size_t)(std::min_element(load.begin(), load.end()) - load.begin());
-    parts[p].push_back(f);
-    load[p] += size;
+};
+
+/// Lowers `fns` into up to `maxParts` modules of about equal size
+/// (backend/Partition.h). False, with nothing added to `parts`, if they
+/// cannot be split (the caller lowers them into one module).
+bool lowerSplit(const ir::Module &m, const std::vector<const ir::Function *> &fns, const std::string &prefix,
+                size_t maxParts, JIT &jit, SiteTables &sites, Parts &parts) {
+  Parts out;
+  SplitLowering census;
+  llvm::Module &first = out.add(jit);
+  lowerFunctions(m, fns, prefix, first, sites, &census);
+  Partition p = partitionUnits(first, census.lowered, maxParts);
+  if (p.parts < 2) return false;
+  for (size_t q = 1; q < p.parts; ++q) {
+    SplitLowering part;
+    std::vector<const ir::Function *> owners = ownersOf(p, q, census.lowered, fns);
+    for (const ir::Function *f : fns)
+      if (std::find(owners.begin(), owners.end(), f) == owners.end()) part.elsewhere.push_back(f);
+    llvm::Module &mod = out.add(jit);
+    lowerFunctions(m, owners, prefix, mod, sites, &part);
+    if (!keepPart(mod, part.lowered, p, q)) return false;
   }
-  return parts;
+  if (!keepPart(first, census.lowered, p, 0)) return false;
+  parts = std::move(out);
+  return true;
 }
 
 /// The JIT shared by all engines, with the runtime symbols defined once.
@@ -97,6 +114,7 @@ struct Engine::Impl {
   std::map<std::string, CompiledFunction> compiled;
   std::map<std::string, std::string> why;
   SiteTables sites;
+  std::vector<std::vector<std::string>> parts; ///< the functions lowered into each part
   const ir::Module *module = nullptr;
 
   /// What one call in flight needs of its own: the run-time context (frame
@@ -168,29 +186,34 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
   if (!fns.empty()) {
     static std::atomic<uint64_t> counter{0};
     std::string prefix = "ptl" + std::to_string(counter++) + ".";
-    // Lower each part into a module and context of its own, then optimise
-    // and compile the parts at once, one thread each.
-    std::vector<std::vector<const ir::Function *>> parts = splitForCompiling(fns);
-    std::vector<std::unique_ptr<llvm::LLVMContext>> contexts;
-    std::vector<std::unique_ptr<llvm::Module>> modules;
-    for (size_t p = 0; p < parts.size(); ++p) {
-      std::vector<const ir::Function *> elsewhere;
-      for (size_t q = 0; q < parts.size(); ++q)
-        if (q != p) elsewhere.insert(elsewhere.end(), parts[q].begin(), parts[q].end());
-      contexts.push_back(std::make_unique<llvm::LLVMContext>());
-      modules.push_back(std::make_unique<llvm::Module>("ptl", *contexts.back()));
-      I.jit->configureModule(*modules.back());
-      lowerFunctions(m, parts[p], prefix, *modules.back(), I.sites, elsewhere);
-      if (!verifyLowered(*modules.back(), error)) return nullptr;
+    // Lower the program into one module, or into parts (one per core) each
+    // with a module and context of its own; then optimise and compile the
+    // parts at once, one thread each.
+    Parts parts;
+    size_t partsWanted = opts.compileThreads > 0
+                             ? (size_t)opts.compileThreads
+                             : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 4);
+    size_t ops = 0;
+    for (const ir::Function *f : fns) ops += opCount(f->body());
+    if (ops < kSplitMinOps || partsWanted < 2 || !lowerSplit(m, fns, prefix, partsWanted, *I.jit, I.sites, parts)) {
+      I.sites = SiteTables{};
+      lowerFunctions(m, fns, prefix, parts.add(*I.jit), I.sites);
     }
-    std::vector<std::string> objects(parts.size()), errors(parts.size());
-    std::vector<char> ok(parts.size(), 0);
+    std::vector<std::unique_ptr<llvm::Module>> &modules = parts.modules;
+    for (auto &mod : modules) {
+      if (!verifyLowered(*mod, error)) return nullptr;
+      I.parts.emplace_back();
+      for (const llvm::Function &f : *mod)
+        if (!f.isDeclaration()) I.parts.back().push_back(f.getName().str());
+    }
+    std::vector<std::string> objects(modules.size()), errors(modules.size());
+    std::vector<char> ok(modules.size(), 0);
     auto compile = [&](size_t p) { ok[p] = I.jit->compileObject(*modules[p], opts.optLevel, objects[p], errors[p]); };
     std::vector<std::thread> threads;
-    for (size_t p = 1; p < parts.size(); ++p) threads.emplace_back(compile, p);
+    for (size_t p = 1; p < modules.size(); ++p) threads.emplace_back(compile, p);
     compile(0);
     for (std::thread &t : threads) t.join();
-    for (size_t p = 0; p < parts.size(); ++p)
+    for (size_t p = 0; p < modules.size(); ++p)
       if (!ok[p]) {
         error = errors[p];
         return nullptr;
@@ -219,6 +242,8 @@ void Engine::requestStop() {
   std::lock_guard<std::mutex> lock(impl_->poolMutex);
   for (Impl::CallState *s : impl_->busy) s->host->requestStop();
 }
+
+const std::vector<std::vector<std::string>> &Engine::compiledParts() const { return impl_->parts; }
 
 bool Engine::isCompiled(const std::string &function) const { return impl_->compiled.count(function) != 0; }
 

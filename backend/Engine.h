@@ -39,6 +39,9 @@ struct EngineOptions {
   std::ostream *out = nullptr; ///< destination of `print` (null: std::cout)
   int optLevel = 2;            ///< LLVM pipeline level, 0..3
   std::ostream *irOut = nullptr; ///< if set, receives the optimised LLVM IR
+  /// Threads a program of 400 ops or more is compiled on, each compiling one
+  /// part of it (backend/Partition.h); 0: one per core, at most 4.
+  int compileThreads = 0;
   /// Options of the interpreter that runs host ops and hosts `train` loops:
   /// its baseDir resolves relative file paths and its err receives training
   /// progress (its out is not used: `print` goes to `out` above).
@@ -84,6 +87,10 @@ public:
 
   /// Time spent lowering, optimising and compiling to machine code, in ms.
   double compileMillis() const { return compileMs_; }
+
+  /// The LLVM functions each part of the program was lowered into (one
+  /// part unless it was compiled on several threads), by symbol.
+  const std::vector<std::vector<std::string>> &compiledParts() const;
 
 private:
   struct Impl;

@@ -35,6 +35,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <map>
 #include <sstream>
 
 using namespace ptl;
@@ -567,6 +568,62 @@ fn f(n: i32) -> i32 {
   CHECK_THROWS_WITH(e2->call("f", {Tensor::scalar(I32, 2)}), "integer division by zero");
   CHECK(e2->call("f", {Tensor::scalar(I32, 9)})[0].getDouble(0) == 12 / 9 + 12 / 8 + 12 / 7 + 12 / 6);
   differential(*d, "f", {Tensor::scalar(I32, 9)});
+}
+
+TEST_CASE("JIT: a big program compiles in parts, a map body and each product kernel a unit of its own", "[jit]") {
+  // Second-order MAML: the differentiated meta-batch body is most of the
+  // program, so it must not be tied to the function it is outlined from.
+  auto m = compilePTL(R"(import "std/nn"
+fn adapt(m: MLP, x: f32[K, 1], y: f32[K, 1]) -> MLP {
+  var fast = m
+  for i in 0..3 { fast -= 0.01 * grad(mse(fast.apply(x), y), fast) }
+  return fast
+}
+fn meta_loss(m: MLP, xs: f32[M, K, 1], ys: f32[M, K, 1], xq: f32[M, Q, 1], yq: f32[M, Q, 1]) -> f32 =
+  mean(map i in 0..M { mse(adapt(m, xs[i], ys[i]).apply(xq[i]), yq[i]) })
+fn meta_step() -> (f32, MLP) {
+  let xs = -5.0 + 10.0 * rand[4, 10, 1](3)
+  let xq = -5.0 + 10.0 * rand[4, 10, 1](4)
+  var net = MLP(seed = 0)
+  var opt = adam_init(net)
+  let (l, g) = value_and_grad(meta_loss(net, xs, sin(xs), xq, sin(xq)), net)
+  (opt, net) = adam_step(opt, net, g, lr = 1e-3)
+  return (l, net)
+}
+)");
+  REQUIRE(m);
+  std::vector<Tensor> want = Interpreter(*m, InterpOptions{}).call("meta_step", {});
+  for (int threads : {1, 2, 3}) {
+    backend::EngineOptions eo;
+    eo.compileThreads = threads;
+    std::string error;
+    auto engine = backend::Engine::create(*m, eo, error);
+    INFO(error << "; " << threads << " compile threads");
+    REQUIRE(engine);
+    const auto &parts = engine->compiledParts();
+    REQUIRE(parts.size() == (size_t)threads);
+    // Every function is defined in exactly one part (a part calls what the
+    // others define), the map body and the product kernels among them.
+    std::map<std::string, int> definedIn;
+    for (size_t p = 0; p < parts.size(); ++p) {
+      CHECK_FALSE(parts[p].empty());
+      for (const std::string &fn : parts[p]) CHECK(definedIn.emplace(fn, (int)p).second);
+    }
+    int mapPart = -1, kernels = 0;
+    for (auto &[fn, p] : definedIn) {
+      if (fn.find(".meta_step.map0") != std::string::npos) mapPart = p;
+      if (fn.find(".gemm.f32.") != std::string::npos) ++kernels;
+    }
+    REQUIRE(mapPart >= 0);
+    CHECK(kernels >= 4);
+    std::vector<Tensor> got = engine->call("meta_step", {});
+    REQUIRE(got.size() == want.size());
+    for (size_t r = 0; r < got.size(); ++r) {
+      std::string diff;
+      CHECK(identical(want[r], got[r], diff));
+      if (!diff.empty()) FAIL_CHECK("result " << r << ": " << diff);
+    }
+  }
 }
 
 TEST_CASE("JIT: what cannot be compiled is reported and left to the interpreter", "[jit]") {
