@@ -396,6 +396,11 @@ private:
   void inlineGemm(DType dt, LV a0, LV b0, LV c0, int64_t M, int64_t N, int64_t K, bool ta, bool tb);
   /// The module's function computing inlineGemm for this shape (made once).
   llvm::Function *gemmKernel(const ir::Op &op, DType dt, int64_t M, int64_t N, int64_t K, bool ta, bool tb);
+  /// The module's function `name`, void(`pointers` pointers), made by `body` on first need.
+  llvm::Function *kernelFunction(const std::string &name, unsigned pointers, const ir::Op &op,
+                                 const std::function<void(llvm::Function &)> &body);
+  /// out[C, R] = x[R, C] by blocks transposed in registers (lowerMatrixTranspose).
+  void transposeMatrix(DType dt, LV x, LV out, int64_t R, int64_t C);
   static constexpr int64_t kGemmRows = 4; ///< rows of an inline product's tile
   void lowerPowF32(const ir::Op &op);
   /// `fast` where f32 a^b takes runtime/Math.h's fast path, else powf(a, b).
@@ -1160,46 +1165,55 @@ Lowering::LV Lowering::laneSum(DType dt, LV p, int64_t n) {
 // row) are loaded as rows, transposed in registers by a shuffle network
 // (interleave pairs of rows, then pairs of pairs, then halves) and stored as
 // rows; the strips at the right and bottom edges go one element at a time.
+//
+// One kernel function per shape (kernelFunction): a differentiated loop
+// transposes the same weights many times.
 void Lowering::lowerMatrixTranspose(const ir::Op &op) {
   const ir::Type &t = op.result()->type();
   DType dt = t.dtype;
   const Shape &xs = op.operand(0)->type().shape;
-  const int64_t R = xs[xs.size() - 2], C = xs.back(), blk = 32 / (int64_t)dtypeSize(dt);
-  const int64_t fullR = R / blk * blk, fullC = C / blk * blk;
+  const int64_t R = xs[xs.size() - 2], C = xs.back();
   Shape batch(xs.begin(), xs.end() - 2);
   std::vector<int64_t> bSt = rowMajorStrides(batch);
   for (int64_t &st : bSt) st *= R * C;
   LV x = buf(op.operand(0)), out = slot(t);
-  llvm::Type *vt = llvm::FixedVectorType::get(elemTy(dt), (unsigned)blk);
-  llvm::Align align(dtypeSize(dt));
-  auto element = [&](LV base, LV r, LV c) { // out[c, r] = x[r, c]
-    store(dt, load(dt, x, b_.CreateAdd(base, b_.CreateAdd(b_.CreateMul(r, i64(C)), c))), out,
-          b_.CreateAdd(base, b_.CreateAdd(b_.CreateMul(c, i64(R)), r)));
-  };
+  std::string name = prefix_ + "transpose." + dtypeName(dt) + "." + std::to_string(R) + "x" + std::to_string(C);
+  llvm::Function *kernel = kernelFunction(name, 2, op, [&](llvm::Function &f) {
+    transposeMatrix(dt, f.getArg(0), f.getArg(1), R, C);
+  });
   loopNest(batch, [&](const Indices &bi) {
     LV base = offset(bi, bSt);
-    loop(0, fullR / blk, [&](LV rb) {
-      loop(0, fullC / blk, [&](LV cb) {
-        LV r0 = b_.CreateMul(rb, i64(blk)), c0 = b_.CreateMul(cb, i64(blk));
-        std::vector<LV> rows;
-        for (int64_t r = 0; r < blk; ++r)
-          rows.push_back(b_.CreateAlignedLoad(
-              vt, elemPtr(dt, x, b_.CreateAdd(base, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(r0, i64(r)), i64(C)), c0))),
-              align));
-        std::vector<LV> cols = transposeBlock(rows);
-        for (int64_t c = 0; c < blk; ++c)
-          b_.CreateAlignedStore(
-              cols[(size_t)c],
-              elemPtr(dt, out, b_.CreateAdd(base, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(c0, i64(c)), i64(R)), r0))),
-              align);
-      });
-      loop(fullC, C, [&](LV c) { // the right edge of these rows
-        for (int64_t r = 0; r < blk; ++r) element(base, b_.CreateAdd(b_.CreateMul(rb, i64(blk)), i64(r)), c);
-      });
-    });
-    loop(fullR, R, [&](LV r) { loop(0, C, [&](LV c) { element(base, r, c); }); }); // the bottom edge
+    b_.CreateCall(kernel, {elemPtr(dt, x, base), elemPtr(dt, out, base)});
   });
   bufs_[op.result()] = out;
+}
+
+void Lowering::transposeMatrix(DType dt, LV x, LV out, int64_t R, int64_t C) {
+  const int64_t blk = 32 / (int64_t)dtypeSize(dt);
+  const int64_t fullR = R / blk * blk, fullC = C / blk * blk;
+  llvm::Type *vt = llvm::FixedVectorType::get(elemTy(dt), (unsigned)blk);
+  llvm::Align align(dtypeSize(dt));
+  auto element = [&](LV r, LV c) { // out[c, r] = x[r, c]
+    store(dt, load(dt, x, b_.CreateAdd(b_.CreateMul(r, i64(C)), c)), out, b_.CreateAdd(b_.CreateMul(c, i64(R)), r));
+  };
+  loop(0, fullR / blk, [&](LV rb) {
+    loop(0, fullC / blk, [&](LV cb) {
+      LV r0 = b_.CreateMul(rb, i64(blk)), c0 = b_.CreateMul(cb, i64(blk));
+      std::vector<LV> rows;
+      for (int64_t r = 0; r < blk; ++r)
+        rows.push_back(b_.CreateAlignedLoad(
+            vt, elemPtr(dt, x, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(r0, i64(r)), i64(C)), c0)), align));
+      std::vector<LV> cols = transposeBlock(rows);
+      for (int64_t c = 0; c < blk; ++c)
+        b_.CreateAlignedStore(cols[(size_t)c],
+                              elemPtr(dt, out, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(c0, i64(c)), i64(R)), r0)),
+                              align);
+    });
+    loop(fullC, C, [&](LV c) { // the right edge of these rows
+      for (int64_t r = 0; r < blk; ++r) element(b_.CreateAdd(b_.CreateMul(rb, i64(blk)), i64(r)), c);
+    });
+  });
+  loop(fullR, R, [&](LV r) { loop(0, C, [&](LV c) { element(r, c); }); }); // the bottom edge
 }
 
 // The transpose of a square block given as its rows (4 or 8 vectors of as
@@ -1278,19 +1292,29 @@ void Lowering::lowerMatMul(const ir::Op &op) {
 
 // The kernel of inline products of one shape: void(a, b, c), made once per
 // module (a program multiplies the same shapes many times: forward,
-// backward, every inner step) and never inlined, so LLVM optimises and
-// compiles each shape's tiles once. In a split program it is a unit of its
-// own, compiled in one part and called from the others; its owner is the
-// first function that needed it.
+// backward, every inner step), so LLVM optimises and compiles each shape's
+// tiles once.
 llvm::Function *Lowering::gemmKernel(const ir::Op &op, DType dt, int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
   std::string name = prefix_ + "gemm." + dtypeName(dt) + "." + std::to_string(M) + "x" + std::to_string(N) + "x" +
                      std::to_string(K) + (ta ? "t" : "n") + (tb ? "t" : "n");
+  return kernelFunction(name, 3, op, [&](llvm::Function &f) {
+    inlineGemm(dt, f.getArg(0), f.getArg(1), f.getArg(2), M, N, K, ta, tb);
+  });
+}
+
+// A kernel: void(ptr...) made once per module under `name` and never
+// inlined. In a split program it is a unit of its own, compiled in one part
+// and called from the others; its owner is the first function that needed
+// it. `body` emits its code (no frame: it may not use slots).
+llvm::Function *Lowering::kernelFunction(const std::string &name, unsigned pointers, const ir::Op &op,
+                                         const std::function<void(llvm::Function &)> &body) {
   if (llvm::Function *f = mod_.getFunction(name)) return f;
   llvm::Function *savedFn = fn_;
   llvm::IRBuilderBase::InsertPoint savedIp = b_.saveIP();
   llvm::DebugLoc savedLoc = b_.getCurrentDebugLocation();
   DebugInfo::Scope savedScope = debug_.scope();
-  auto *ft = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy(), b_.getPtrTy(), b_.getPtrTy()}, false);
+  std::vector<llvm::Type *> params(pointers, b_.getPtrTy());
+  auto *ft = llvm::FunctionType::get(b_.getVoidTy(), params, false);
   fn_ = llvm::Function::Create(ft, shareable(), name, mod_);
   fn_->addFnAttr(llvm::Attribute::NoUnwind);
   fn_->addFnAttr(llvm::Attribute::NoInline);
@@ -1298,7 +1322,7 @@ llvm::Function *Lowering::gemmKernel(const ir::Op &op, DType dt, int64_t M, int6
   debug_.beginFunction(*fn_, name, op.loc());
   b_.SetCurrentDebugLocation(debug_.at(op.loc()));
   b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", fn_));
-  inlineGemm(dt, fn_->getArg(0), fn_->getArg(1), fn_->getArg(2), M, N, K, ta, tb);
+  body(*fn_);
   b_.CreateRetVoid();
   llvm::Function *kernel = fn_;
   fn_ = savedFn;

@@ -11,7 +11,8 @@
 //   * or an identity in kIdentities applies. Each is exact in IEEE
 //     arithmetic (x * 1 = x, x ^ 1 = x, x ^ 2 = x * x correctly rounded,
 //     the value a correctly rounded pow gives too; a transpose undoing a
-//     transpose) and keeps the result's type, so no broadcast is lost.
+//     transpose; a transpose moving only axes of size 1 is a reshape) and
+//     keeps the result's type, so no broadcast is lost.
 //
 // Uses of a replaced result are rewritten as the walk reaches them; the
 // replaced ops are left for DCE. Autodiff produces many of these patterns:
@@ -162,13 +163,28 @@ private:
     }
     // transpose(transpose(x, p), q) = x when q undoes p (autodiff's
     // adjoint of x @ W.T reads (W.T).T)
+    // transpose(x, p) = reshape(x) when p keeps the axes longer than 1 in
+    // order (only axes of size 1 move, so no element does: [40, 1] -> [1, 40])
     case OpKind::Transpose: {
-      const Op *inner = op.operand(0)->definingOp();
-      if (!inner || inner->kind() != OpKind::Transpose) return nullptr;
-      std::vector<int64_t> p = inner->intsAttr("perm"), q = op.intsAttr("perm");
-      for (size_t j = 0; j < q.size(); ++j)
-        if (p[(size_t)q[j]] != (int64_t)j) return nullptr;
-      return inner->operand(0);
+      std::vector<int64_t> q = op.intsAttr("perm");
+      if (const Op *inner = op.operand(0)->definingOp(); inner && inner->kind() == OpKind::Transpose) {
+        std::vector<int64_t> p = inner->intsAttr("perm");
+        bool undoes = true;
+        for (size_t j = 0; j < q.size(); ++j) undoes = undoes && p[(size_t)q[j]] == (int64_t)j;
+        if (undoes) return inner->operand(0);
+      }
+      const Shape &in = op.operand(0)->type().shape;
+      int64_t last = -1;
+      for (int64_t axis : q) {
+        if (in[(size_t)axis] == 1) continue;
+        if (axis < last) return nullptr;
+        last = axis;
+      }
+      auto reshape = std::make_unique<Op>(OpKind::Reshape, std::vector<Value *>{op.operand(0)}, std::vector<Type>{t},
+                                          AttrMap{}, op.loc());
+      Value *v = r.insert(i, std::move(reshape))->result(0);
+      ++i;
+      return v;
     }
     // select(c, a, b) with c all true (all false) = a (b)
     case OpKind::Select: {

@@ -5,6 +5,7 @@
 #include "ir/PassManager.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
+#include "ir/interp/Interpreter.h"
 #include "ir/passes/Passes.h"
 #include "runtime/Math.h"
 
@@ -1123,6 +1124,44 @@ TEST_CASE("Simplify folds constants with the interpreter's kernels and applies e
   REQUIRE(t->kind() == OpKind::Constant);
   CHECK(std::get<Dense>(t->attrs().at("value")).values == std::vector<double>{(double)ptl::math::tanhF32(2.0f)});
   CHECK(out.find("div(%k,") != std::string::npos);
+}
+
+TEST_CASE("Simplify turns a transpose that moves no element into a reshape", "[ir][passes]") {
+  auto m = parseOk(R"(func @f(%c: f32[40, 1], %x: f32[2, 1, 3], %y: f32[4, 5]) -> (f32[1, 40], f32[3, 1, 2], f32[1, 3, 2], f32[5, 4]) {
+  %r = transpose(%c) {perm = [1, 0]} : (f32[40, 1]) -> f32[1, 40]
+  %moves = transpose(%x) {perm = [2, 1, 0]} : (f32[2, 1, 3]) -> f32[3, 1, 2]
+  %still = transpose(%x) {perm = [1, 0, 2]} : (f32[2, 1, 3]) -> f32[1, 2, 3]
+  %t = transpose(%still) {perm = [0, 2, 1]} : (f32[1, 2, 3]) -> f32[1, 3, 2]
+  %yt = transpose(%y) {perm = [1, 0]} : (f32[4, 5]) -> f32[5, 4]
+  return(%r, %moves, %t, %yt) : (f32[1, 40], f32[3, 1, 2], f32[1, 3, 2], f32[5, 4]) -> ()
+})");
+  std::string err;
+  REQUIRE(createSimplifyPass()->run(*m, err));
+  REQUIRE(createDCEPass()->run(*m, err));
+  REQUIRE(verifyModule(*m, err));
+  std::string out = toString(*m);
+  INFO(out);
+  // [40, 1] -> [1, 40] and [2, 1, 3] -> [1, 2, 3] move nothing; [2, 1, 3] ->
+  // [3, 1, 2], [1, 2, 3] -> [1, 3, 2] and [4, 5] -> [5, 4] move elements.
+  CHECK(out.find("reshape(%c) : (f32[40, 1]) -> f32[1, 40]") != std::string::npos);
+  CHECK(out.find("reshape(%x) : (f32[2, 1, 3]) -> f32[1, 2, 3]") != std::string::npos);
+  CHECK(out.find("%moves = transpose(%x)") != std::string::npos);
+  CHECK(out.find("%t = transpose(") != std::string::npos);
+  CHECK(out.find("%yt = transpose(%y)") != std::string::npos);
+  // and the values are the transposes' (both engines read a reshape as the same buffer)
+  InterpOptions io;
+  Interpreter interp(*m, io);
+  std::vector<Tensor> args;
+  for (Shape s : {Shape{40, 1}, Shape{2, 1, 3}, Shape{4, 5}}) {
+    Tensor a = Tensor::zeros(DType::F32, s);
+    for (int64_t e = 0; e < a.numel(); ++e) a.setDouble(e, (double)e + 0.5);
+    args.push_back(a);
+  }
+  std::vector<Tensor> got = interp.call("f", args);
+  for (int64_t e = 0; e < 40; ++e) CHECK(got[0].getDouble(e) == (double)e + 0.5);
+  // %t[0, j, i] = x[i, 0, j]
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 3; ++j) CHECK(got[2].getDouble(j * 2 + i) == (double)(i * 3 + j) + 0.5);
 }
 
 TEST_CASE("LICM moves pure, non-faulting loop-invariant ops out of for and map bodies", "[ir][passes]") {

@@ -603,19 +603,22 @@ fn meta_step() -> (f32, MLP) {
     const auto &parts = engine->compiledParts();
     REQUIRE(parts.size() == (size_t)threads);
     // Every function is defined in exactly one part (a part calls what the
-    // others define), the map body and the product kernels among them.
+    // others define), the map body and the product and transpose kernels
+    // among them.
     std::map<std::string, int> definedIn;
     for (size_t p = 0; p < parts.size(); ++p) {
       CHECK_FALSE(parts[p].empty());
       for (const std::string &fn : parts[p]) CHECK(definedIn.emplace(fn, (int)p).second);
     }
-    int mapPart = -1, kernels = 0;
+    int mapPart = -1, kernels = 0, transposes = 0;
     for (auto &[fn, p] : definedIn) {
       if (fn.find(".meta_step.map0") != std::string::npos) mapPart = p;
       if (fn.find(".gemm.f32.") != std::string::npos) ++kernels;
+      if (fn.find(".transpose.f32.40x40") != std::string::npos) ++transposes;
     }
     REQUIRE(mapPart >= 0);
     CHECK(kernels >= 4);
+    CHECK(transposes == 1); // one kernel for the many 40 x 40 transposes
     std::vector<Tensor> got = engine->call("meta_step", {});
     REQUIRE(got.size() == want.size());
     for (size_t r = 0; r < got.size(); ++r) {
