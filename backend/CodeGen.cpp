@@ -2148,7 +2148,7 @@ void Lowering::defineEntry(const ir::Function &f) {
   llvm::Function *e = llvm::Function::Create(ft, llvm::GlobalValue::ExternalLinkage,
                                              entrySymbol(prefix_, f.name()), mod_);
   e->addFnAttr(llvm::Attribute::NoUnwind);
-  if (lowered_) lowered_->push_back({e->getName().str(), fns_.at(f.name())->getName().str(), &f});
+  if (lowered_) lowered_->push_back({e->getName().str(), fns_.at(f.name())->getName().str(), &f, true});
   b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", e));
   std::vector<LV> args{e->getArg(0)};
   for (unsigned i = 0; i < f.body().numArguments(); ++i)

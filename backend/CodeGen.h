@@ -83,6 +83,7 @@ struct LoweredFunction {
   std::string symbol;
   std::string unit;
   const ir::Function *owner = nullptr;
+  bool hostEntry = false; ///< the exported wrapper of entrySymbol
 };
 
 /// One part of a program split across modules (compiled at once on several

@@ -35,20 +35,6 @@ struct CompiledFunction {
   std::vector<ir::Type> params, results;
 };
 
-/// Ops in `r`, nested regions included (a measure of compile time).
-size_t opCount(const ir::Region &r) {
-  size_t n = 0;
-  for (const auto &op : r.ops()) {
-    ++n;
-    for (unsigned i = 0; i < op->numRegions(); ++i) n += opCount(*op->region(i));
-  }
-  return n;
-}
-
-/// Programs smaller than this (in ops) compile as one module on one thread
-/// (calls between parts cannot be inlined, and a thread costs a few ms).
-constexpr size_t kSplitMinOps = 400;
-
 /// The modules a program is compiled in, each in a context of its own.
 struct Parts {
   std::vector<std::unique_ptr<llvm::LLVMContext>> contexts;
@@ -60,31 +46,38 @@ struct Parts {
     jit.configureModule(*modules.back());
     return *modules.back();
   }
+  void clear() {
+    modules.clear();
+    contexts.clear();
+  }
 };
 
-/// Lowers `fns` into up to `maxParts` modules of about equal size
-/// (backend/Partition.h). False, with nothing added to `parts`, if they
-/// cannot be split (the caller lowers them into one module).
-bool lowerSplit(const ir::Module &m, const std::vector<const ir::Function *> &fns, const std::string &prefix,
-                size_t maxParts, JIT &jit, SiteTables &sites, Parts &parts) {
-  Parts out;
+/// Lowers `fns` into one module, or, if it is big, into up to `maxParts`
+/// modules of about equal size (backend/Partition.h).
+void lowerProgram(const ir::Module &m, const std::vector<const ir::Function *> &fns, const std::string &prefix,
+                  size_t maxParts, JIT &jit, SiteTables &sites, Parts &parts) {
   SplitLowering census;
-  llvm::Module &first = out.add(jit);
+  llvm::Module &first = parts.add(jit);
   lowerFunctions(m, fns, prefix, first, sites, &census);
   Partition p = partitionUnits(first, census.lowered, maxParts);
-  if (p.parts < 2) return false;
-  for (size_t q = 1; q < p.parts; ++q) {
+  if (p.parts < 2) {
+    internalize(first, census.lowered);
+    return;
+  }
+  bool ok = true;
+  for (size_t q = 1; q < p.parts && ok; ++q) {
     SplitLowering part;
     std::vector<const ir::Function *> owners = ownersOf(p, q, census.lowered, fns);
     for (const ir::Function *f : fns)
       if (std::find(owners.begin(), owners.end(), f) == owners.end()) part.elsewhere.push_back(f);
-    llvm::Module &mod = out.add(jit);
+    llvm::Module &mod = parts.add(jit);
     lowerFunctions(m, owners, prefix, mod, sites, &part);
-    if (!keepPart(mod, part.lowered, p, q)) return false;
+    ok = keepPart(mod, part.lowered, p, q);
   }
-  if (!keepPart(first, census.lowered, p, 0)) return false;
-  parts = std::move(out);
-  return true;
+  if (ok && keepPart(first, census.lowered, p, 0)) return;
+  parts.clear(); // a unit named differently in two lowerings: compile the program whole
+  sites = SiteTables{};
+  lowerFunctions(m, fns, prefix, parts.add(jit), sites);
 }
 
 /// The JIT shared by all engines, with the runtime symbols defined once.
@@ -193,12 +186,7 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
     size_t partsWanted = opts.compileThreads > 0
                              ? (size_t)opts.compileThreads
                              : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 4);
-    size_t ops = 0;
-    for (const ir::Function *f : fns) ops += opCount(f->body());
-    if (ops < kSplitMinOps || partsWanted < 2 || !lowerSplit(m, fns, prefix, partsWanted, *I.jit, I.sites, parts)) {
-      I.sites = SiteTables{};
-      lowerFunctions(m, fns, prefix, parts.add(*I.jit), I.sites);
-    }
+    lowerProgram(m, fns, prefix, partsWanted, *I.jit, I.sites, parts);
     std::vector<std::unique_ptr<llvm::Module>> &modules = parts.modules;
     for (auto &mod : modules) {
       if (!verifyLowered(*mod, error)) return nullptr;

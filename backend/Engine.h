@@ -39,8 +39,8 @@ struct EngineOptions {
   std::ostream *out = nullptr; ///< destination of `print` (null: std::cout)
   int optLevel = 2;            ///< LLVM pipeline level, 0..3
   std::ostream *irOut = nullptr; ///< if set, receives the optimised LLVM IR
-  /// Threads a program of 400 ops or more is compiled on, each compiling one
-  /// part of it (backend/Partition.h); 0: one per core, at most 4.
+  /// Threads a big program is compiled on, each compiling one part of it
+  /// (backend/Partition.h); 0: one per core, at most 4.
   int compileThreads = 0;
   /// Options of the interpreter that runs host ops and hosts `train` loops:
   /// its baseDir resolves relative file paths and its err receives training

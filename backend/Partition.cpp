@@ -52,8 +52,10 @@ Partition partitionUnits(const llvm::Module &census, const std::vector<LoweredFu
   for (auto &[name, u] : units) order.push_back(&u);
   std::stable_sort(order.begin(), order.end(), [&](const Unit *a, const Unit *b) { return weight(*a) > weight(*b); });
 
+  size_t total = 0;
+  for (const Unit *u : order) total += weight(*u);
   Partition p;
-  p.parts = std::max<size_t>(1, std::min(maxParts, order.size()));
+  p.parts = std::max<size_t>(1, std::min({maxParts, order.size(), total / kMinPartInstructions}));
   std::vector<size_t> load(p.parts, 0);
   std::vector<std::set<const llvm::Function *>> copies(p.parts);
   auto growth = [&](const Unit &u, size_t part) {
@@ -96,6 +98,12 @@ bool keepPart(llvm::Module &m, const std::vector<LoweredFunction> &lowered, cons
     if (!f || f->isDeclaration()) return false;
   }
   return true;
+}
+
+void internalize(llvm::Module &m, const std::vector<LoweredFunction> &lowered) {
+  for (const LoweredFunction &lf : lowered)
+    if (!lf.hostEntry)
+      if (llvm::Function *f = m.getFunction(lf.symbol)) f->setLinkage(llvm::GlobalValue::InternalLinkage);
 }
 
 } // namespace ptl::backend

@@ -35,6 +35,12 @@ class Module;
 
 namespace ptl::backend {
 
+/// Parts are not made smaller than this many LLVM instructions (as lowered,
+/// before optimisation): below it a thread's start and the calls that can
+/// no longer be inlined cost more than the part saves. (rnn_online, ~3,400
+/// instructions, compiles whole; maml_sine_fo, ~4,700, in two parts.)
+constexpr size_t kMinPartInstructions = 2000;
+
 /// The part (0 .. parts-1) of every unit of `lowered`.
 struct Partition {
   std::map<std::string, size_t> partOf;
@@ -42,7 +48,8 @@ struct Partition {
 };
 
 /// Deals the units of `census` (the whole program, lowered with `lowered`
-/// recorded) out to at most `maxParts` parts of about equal LLVM size.
+/// recorded) out to at most `maxParts` parts of about equal LLVM size, and
+/// no more than kMinPartInstructions allows.
 Partition partitionUnits(const llvm::Module &census, const std::vector<LoweredFunction> &lowered, size_t maxParts);
 
 /// The PTL functions owning a unit of `part`, in the order of `functions`.
@@ -54,5 +61,10 @@ std::vector<const ir::Function *> ownersOf(const Partition &p, size_t part, cons
 /// defined in `m` (the lowering named it differently: the caller then
 /// compiles the program as one part).
 bool keepPart(llvm::Module &m, const std::vector<LoweredFunction> &lowered, const Partition &p, size_t part);
+
+/// Makes `m`, lowered as the census, a whole program: everything `lowered`
+/// defined becomes internal again except the host entries (as lowering it
+/// without a split would have made it).
+void internalize(llvm::Module &m, const std::vector<LoweredFunction> &lowered);
 
 } // namespace ptl::backend
