@@ -1089,6 +1089,17 @@ TEST_CASE("PassManager runs, prints after each pass and verifies", "[ir][passes]
   CHECK(err == "failer: nope");
 }
 
+namespace {
+/// `m` after simplify and DCE (verified), printed.
+std::string simplified(Module &m) {
+  std::string err;
+  REQUIRE(createSimplifyPass()->run(m, err));
+  REQUIRE(createDCEPass()->run(m, err));
+  REQUIRE(verifyModule(m, err));
+  return toString(m);
+}
+} // namespace
+
 TEST_CASE("Simplify folds constants with the interpreter's kernels and applies exact identities", "[ir][passes]") {
   auto m = parseOk(R"(func @f(%x: f32[3], %k: i32) -> (f32[3], f32[3], f32[3], f32[3], i32, f32) {
   %two = constant() {value = dense<2.0>} : () -> f32
@@ -1105,11 +1116,7 @@ TEST_CASE("Simplify folds constants with the interpreter's kernels and applies e
   %t = tanh(%two) : (f32) -> f32
   return(%p1, %p2, %m1, %s, %d, %t) : (f32[3], f32[3], f32[3], f32[3], i32, f32) -> ()
 })");
-  std::string err;
-  REQUIRE(createSimplifyPass()->run(*m, err));
-  REQUIRE(createDCEPass()->run(*m, err));
-  REQUIRE(verifyModule(*m, err));
-  std::string out = toString(*m);
+  std::string out = simplified(*m);
   INFO(out);
   // x ^ (2 - 1) = x, x ^ 2 = x * x, 1 * x = x, select(2 == 0, 0, x) = x
   CHECK(out.find("pow(") == std::string::npos);
@@ -1135,11 +1142,7 @@ TEST_CASE("Simplify turns a transpose that moves no element into a reshape", "[i
   %yt = transpose(%y) {perm = [1, 0]} : (f32[4, 5]) -> f32[5, 4]
   return(%r, %moves, %t, %yt) : (f32[1, 40], f32[3, 1, 2], f32[1, 3, 2], f32[5, 4]) -> ()
 })");
-  std::string err;
-  REQUIRE(createSimplifyPass()->run(*m, err));
-  REQUIRE(createDCEPass()->run(*m, err));
-  REQUIRE(verifyModule(*m, err));
-  std::string out = toString(*m);
+  std::string out = simplified(*m);
   INFO(out);
   // [40, 1] -> [1, 40] and [2, 1, 3] -> [1, 2, 3] move nothing; [2, 1, 3] ->
   // [3, 1, 2], [1, 2, 3] -> [1, 3, 2] and [4, 5] -> [5, 4] move elements.
