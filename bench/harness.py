@@ -192,13 +192,14 @@ def torch_best(res):
 
 
 # ---- C++ floor ------------------------------------------------------------------------
-def run_floor(opts, name, w, n, coretype=None):
+def run_floor(opts, name, w, n, coretype=None, products=False):
+    """The C++ floor's step (or, with products, only its matrix products)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     env.pop("OPENBLAS_CORETYPE", None)
     if coretype:
         env["OPENBLAS_CORETYPE"] = coretype
-    p = subprocess.run([opts.floor, name, str(w), str(n), str(opts.torch_repeats)], capture_output=True, text=True,
-                       env=env, timeout=opts.timeout)
+    cmd = [opts.floor, name, str(w), str(n), str(opts.torch_repeats)] + (["products"] if products else [])
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=opts.timeout)
     if p.returncode != 0:
         raise RuntimeError(f"mlp_floor {name} failed:\n{p.stderr}")
     return json.loads(re.search(r"^BENCH_JSON (.*)$", p.stdout, re.M).group(1))
@@ -293,6 +294,14 @@ def notes(results):
             if q.get("torch"):
                 s += f"; PyTorch {fmt(q['torch']['meta_loss'], 4)} ({fmt(q['torch']['meta_loss_init'], 4)})"
             out.append(s)
+    for name in ("mlp_train", "tiny_mlp"):
+        fp = results.get(name, {}).get("floor_products")
+        if fp:
+            s = f"{name}: its matrix products alone (the floor's cblas_sgemm calls, PTL's shapes and transposes, " \
+                f"SkylakeX) {fmt(fp['step_ms_min'])} ms/step"
+            if results[name].get("ptl"):
+                s += f"; PTL's whole step {fmt(results[name]['ptl']['step_ms_min'])}"
+            out.append(s)
     for name in ("maml_sine", "maml_sine_fo"):
         t = results.get(name, {}).get("torch")
         if t:
@@ -353,6 +362,7 @@ def main():
         if opts.floor and name in ("mlp_train", "tiny_mlp"):
             log(f"bench: {name}: C++ + OpenBLAS floor")
             r["floor"] = {"default": run_floor(opts, name, w, n), "SkylakeX": run_floor(opts, name, w, n, "SkylakeX")}
+            r["floor_products"] = run_floor(opts, name, w, n, "SkylakeX", products=True)
         if name in ("maml_sine", "maml_sine_fo") and opts.quality_steps > 0:
             log(f"bench: {name}: meta-loss after {opts.quality_steps} meta-steps, seed 0")
             q = r["quality"] = {"steps": opts.quality_steps, "ptl": ptl_quality(opts, name, opts.quality_steps)}

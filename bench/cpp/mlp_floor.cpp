@@ -4,9 +4,15 @@
 //   mlp_train  MLP 784-256-256-10, tanh, softmax cross-entropy, batch 64, lr 0.01
 //   tiny_mlp   MLP 4-32-32-1,      tanh, MSE,                   batch 16, lr 0.01
 // written by hand, every matrix product a cblas_sgemm (OpenBLAS), everything
-// else plain loops, all buffers allocated once.
+// else plain loops the compiler vectorises (tanh by Eigen's rational
+// approximation, as glibc's tanhf would be half the step), all buffers
+// allocated once.
 //
-//   mlp_floor WORKLOAD WARMUP STEPS REPEATS
+//   mlp_floor WORKLOAD WARMUP STEPS REPEATS [products]
+//                                     `products`: time only the step's matrix
+//                                     products (its cblas_sgemm calls, the same
+//                                     shapes and transposes as PTL's), the part
+//                                     of a step no compiler can shorten
 //   mlp_floor WORKLOAD gradcheck      compare the hand-written gradients with
 //                                     central differences (exit status 1 if off)
 //
@@ -31,6 +37,24 @@
 namespace {
 
 using Vec = std::vector<float>;
+
+// tanh(x) ~ p(x) / q(x) on [-7.9053, 7.9053] (Eigen's generic_fast_tanh_float,
+// a few ulp; +-1 beyond), branch-free so the loops calling it vectorise.
+inline float fastTanh(float x) {
+  x = std::clamp(x, -7.90531110763549805f, 7.90531110763549805f);
+  const float x2 = x * x;
+  float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  p = p * x;
+  float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  return p / q;
+}
 
 // C[m,n] (+)= A[m,k] * op(B); row-major. transB: B is [n,k] (x @ W.T).
 void gemm(bool transA, bool transB, int m, int n, int k, const float *A, const float *B, float *C,
@@ -84,7 +108,7 @@ struct MLP {
     for (int i = 0; i < B; ++i) std::memcpy(out + size_t(i) * l.out, l.b.data(), sizeof(float) * l.out);
     gemm(false, true, B, l.out, l.in, in, l.W.data(), out, 1.f);
     if (tanhAct)
-      for (size_t i = 0, n = size_t(B) * l.out; i < n; ++i) out[i] = std::tanh(out[i]);
+      for (size_t i = 0, n = size_t(B) * l.out; i < n; ++i) out[i] = fastTanh(out[i]);
   }
 
   // dW = dout.T @ in, db = sum dout; din = dout @ W (if wanted)
@@ -133,6 +157,20 @@ struct MLP {
     }
     return loss;
   }
+
+  /// Only step()'s matrix products, in its order (the forward ones with
+  /// beta = 0, as PTL adds the bias in a loop of its own).
+  float products() {
+    const float *ins[] = {x.data(), h1.data(), h2.data()};
+    float *outs[] = {h1.data(), h2.data(), z.data()};
+    float *douts[] = {dh1.data(), dh2.data(), dz.data()};
+    for (size_t l = 0; l < 3; ++l) gemm(false, true, B, L[l].out, L[l].in, ins[l], L[l].W.data(), outs[l]);
+    for (size_t l = 3; l-- > 0;) {
+      gemm(true, false, L[l].out, L[l].in, B, douts[l], ins[l], L[l].dW.data());
+      if (l > 0) gemm(false, false, B, L[l].in, L[l].out, douts[l], L[l].W.data(), douts[l - 1]);
+    }
+    return 0.f;
+  }
 };
 
 } // namespace
@@ -170,8 +208,9 @@ int main(int argc, char **argv) {
     MLP net = w == "mlp_train" ? MLP({784, 256, 256, 10}, 64, true) : MLP({4, 32, 32, 1}, 16, false);
     return gradcheck(net);
   }
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: mlp_floor mlp_train|tiny_mlp WARMUP STEPS REPEATS\n");
+  bool productsOnly = argc == 6 && std::string(argv[5]) == "products";
+  if (argc != 5 && !productsOnly) {
+    std::fprintf(stderr, "usage: mlp_floor mlp_train|tiny_mlp WARMUP STEPS REPEATS [products]\n");
     return 2;
   }
   std::string w = argv[1];
@@ -182,11 +221,12 @@ int main(int argc, char **argv) {
   }
   MLP net = w == "mlp_train" ? MLP({784, 256, 256, 10}, 64, true) : MLP({4, 32, 32, 1}, 16, false);
   float loss = 0.f;
-  for (int i = 0; i < warmup; ++i) loss = net.step(0.01f);
+  auto once = [&] { return productsOnly ? net.products() : net.step(0.01f); };
+  for (int i = 0; i < warmup; ++i) loss = once();
   std::vector<double> ms;
   for (int r = 0; r < repeats; ++r) {
     auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < steps; ++i) loss = net.step(0.01f);
+    for (int i = 0; i < steps; ++i) loss = once();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps);
   }
   std::vector<double> sorted = ms;
