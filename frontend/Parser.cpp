@@ -267,8 +267,9 @@ antlr4::Token *findTooDeepNesting(const std::vector<antlr4::Token *> &tokens) {
   return nullptr;
 }
 
-/// The innermost bracket left open at the end of the file, or null.
-antlr4::Token *findUnclosedBracket(const std::vector<antlr4::Token *> &tokens) {
+/// The innermost bracket left open at the end of the file, or null; `count`
+/// (if given) receives how many are left open.
+antlr4::Token *findUnclosedBracket(const std::vector<antlr4::Token *> &tokens, size_t *count = nullptr) {
   std::vector<antlr4::Token *> open;
   for (antlr4::Token *t : tokens) {
     std::string text = t->getType() == antlr4::Token::EOF ? "" : t->getText();
@@ -280,6 +281,8 @@ antlr4::Token *findUnclosedBracket(const std::vector<antlr4::Token *> &tokens) {
         open.pop_back();
     }
   }
+  if (count)
+    *count = open.size();
   return open.empty() ? nullptr : open.back();
 }
 
@@ -592,6 +595,21 @@ std::unique_ptr<ast::Program> parseProgram(SourceManager &sm, int fileId,
   if (antlr4::Token *deep = findTooDeepNesting(tokens.getTokens())) {
     diags.error(locator.span(deep->getStartIndex(), deep->getStopIndex()))
         << "nesting deeper than " << kMaxNestingDepth << " levels";
+    return nullptr;
+  }
+
+  // 3b. Many brackets left open. The parse could only end at "unexpected end
+  // of file", and ANTLR's recovery through hundreds of open blocks takes time
+  // quadratic in their number (seconds for a 2 KB file of `{`), so that error
+  // is reported now, as the parse would word it.
+  size_t unclosedCount = 0;
+  if (antlr4::Token *open = findUnclosedBracket(tokens.getTokens(), &unclosedCount);
+      open && unclosedCount > kMaxUnclosedBrackets) {
+    std::string text = open->getText();
+    (diags.error(tokenLoc(locator, tokens.get(tokens.size() - 1), lastToken))
+     << "unexpected end of file; expected '" << (text == "(" ? ")" : text == "[" ? "]" : "}") << "' ("
+     << unclosedCount << " brackets are left open)")
+        .note(locator.span(open->getStartIndex(), open->getStopIndex()), "to match this '" + text + "'");
     return nullptr;
   }
 

@@ -20,6 +20,9 @@ namespace ptl {
 /// that the parser accepts; deeper input is rejected with a diagnostic
 /// before ANTLR (which recurses per level) ever sees it.
 constexpr int kMaxNestingDepth = 1000;
+/// A file ending with more brackets than this left open is reported without
+/// parsing it (ANTLR's error recovery would take time quadratic in their number).
+constexpr size_t kMaxUnclosedBrackets = 64;
 
 /// Parses file `fileId` of `sm` into an AST. Every problem is reported to
 /// `diags` (several syntax errors per file where the parser can recover);
