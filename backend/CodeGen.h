@@ -8,8 +8,9 @@
 //   i32 @<prefix>F(ptr ctx, ptr arg_1, ..., ptr arg_n, ptr res_1, ..., ptr res_m)
 // (internal linkage, unless the program is split across modules) taking a
 // pointer to each argument's buffer (read only) and to each preallocated
-// result buffer (the caller allocates: shapes are static), plus the ExecContext (backend/NativeRuntime.h). It returns 0, or
-// 1 after a run-time fault recorded in the context. An exported wrapper
+// result buffer (the caller allocates: shapes are static), plus the
+// ExecContext (backend/NativeRuntime.h). It returns 0, or 1 after a
+// run-time fault recorded in the context. An exported wrapper
 //   i32 @<prefix>entry.F(ptr ctx, ptr args, ptr results)
 // takes arrays of those pointers, for the host.
 //
@@ -77,8 +78,9 @@ bool verifyLowered(const llvm::Module &m, std::string &error);
 
 /// One LLVM function lowerFunctions defined. Its `unit` is what must be
 /// compiled in one module: a PTL function's body together with its host
-/// entry (unit: the body's symbol), or one outlined parallel `map` body
-/// (unit: its own symbol), whose owner is the function it was outlined from.
+/// entry (unit: the body's symbol), or one outlined parallel `map` body or
+/// product or transpose kernel (unit: its own symbol), whose owner is the
+/// function it was made for (for a kernel, the first that needed it).
 struct LoweredFunction {
   std::string symbol;
   std::string unit;

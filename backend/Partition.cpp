@@ -1,7 +1,6 @@
 //===- backend/Partition.cpp - Splitting a program into parts compiled at once -===//
 #include "backend/Partition.h"
 
-#include <llvm/IR/Instructions.h>
 #include <llvm/IR/Module.h>
 
 #include <algorithm>
@@ -9,68 +8,27 @@
 
 namespace ptl::backend {
 
-namespace {
-
-/// A unit's own LLVM functions and the internal functions they call.
-struct Unit {
-  std::string name;
-  size_t ownSize = 0;
-  std::set<const llvm::Function *> callees;
-};
-
-size_t sizeOf(const llvm::Function &f) { return f.getInstructionCount(); }
-
-/// The internal functions (product kernels and the like) `f` calls directly.
-void addInternalCallees(const llvm::Function &f, std::set<const llvm::Function *> &out) {
-  for (const llvm::BasicBlock &bb : f)
-    for (const llvm::Instruction &inst : bb)
-      if (const auto *call = llvm::dyn_cast<llvm::CallBase>(&inst))
-        if (const llvm::Function *g = call->getCalledFunction())
-          if (g->hasLocalLinkage() && !g->isDeclaration()) out.insert(g);
-}
-
-} // namespace
-
-// Longest processing time first: units by decreasing weight, each to the
-// part whose weight grows least (a part pays once for each internal callee).
+// Longest processing time first: units by decreasing size, each to the
+// part that is lightest so far. (Every function a split lowering defines is
+// a unit, kernels included, so a unit's size is just its own.)
 Partition partitionUnits(const llvm::Module &census, const std::vector<LoweredFunction> &lowered, size_t maxParts) {
-  std::map<std::string, Unit> units;
+  std::map<std::string, size_t> size; // instructions by unit
   for (const LoweredFunction &lf : lowered) {
     const llvm::Function *f = census.getFunction(lf.symbol);
-    Unit &u = units[lf.unit];
-    u.name = lf.unit;
-    if (!f || f->isDeclaration()) continue;
-    u.ownSize += sizeOf(*f);
-    addInternalCallees(*f, u.callees);
+    size[lf.unit] += f && !f->isDeclaration() ? f->getInstructionCount() : 0;
   }
-  auto weight = [](const Unit &u) {
-    size_t w = u.ownSize;
-    for (const llvm::Function *g : u.callees) w += sizeOf(*g);
-    return w;
-  };
-  std::vector<const Unit *> order;
-  for (auto &[name, u] : units) order.push_back(&u);
-  std::stable_sort(order.begin(), order.end(), [&](const Unit *a, const Unit *b) { return weight(*a) > weight(*b); });
-
+  std::vector<std::pair<std::string, size_t>> order(size.begin(), size.end());
+  std::stable_sort(order.begin(), order.end(), [](auto &a, auto &b) { return a.second > b.second; });
   size_t total = 0;
-  for (const Unit *u : order) total += weight(*u);
+  for (auto &[unit, n] : order) total += n;
+
   Partition p;
   p.parts = std::max<size_t>(1, std::min({maxParts, order.size(), total / kMinPartInstructions}));
   std::vector<size_t> load(p.parts, 0);
-  std::vector<std::set<const llvm::Function *>> copies(p.parts);
-  auto growth = [&](const Unit &u, size_t part) {
-    size_t w = u.ownSize;
-    for (const llvm::Function *g : u.callees)
-      if (!copies[part].count(g)) w += sizeOf(*g);
-    return w;
-  };
-  for (const Unit *u : order) {
-    size_t best = 0;
-    for (size_t q = 1; q < p.parts; ++q)
-      if (load[q] + growth(*u, q) < load[best] + growth(*u, best)) best = q;
-    load[best] += growth(*u, best);
-    copies[best].insert(u->callees.begin(), u->callees.end());
-    p.partOf[u->name] = best;
+  for (auto &[unit, n] : order) {
+    size_t lightest = (size_t)(std::min_element(load.begin(), load.end()) - load.begin());
+    load[lightest] += n;
+    p.partOf[unit] = lightest;
   }
   return p;
 }

@@ -6,18 +6,18 @@
 // linked together by the JIT (backend/Engine.cpp).
 //
 // What is spread are units (CodeGen.h's LoweredFunction): a PTL function's
-// body with its host entry, or one outlined parallel `map` body. A `map`
-// body is often most of a program (maml_sine's differentiated meta-batch
-// body is 40% of its LLVM instructions), so it is a unit of its own rather
-// than part of the function it came from.
+// body with its host entry, one outlined parallel `map` body, or one
+// product or transpose kernel. A `map` body is often most of a program
+// (maml_sine's differentiated meta-batch body was 40% of its LLVM
+// instructions), so it is a unit of its own rather than part of the
+// function it came from.
 //
 // The sizes are measured, not guessed: the whole program is lowered once
 // (the census, which becomes part 0's module), every unit is weighed by its
-// LLVM instructions plus those of the internal functions it calls (the
-// product kernels, which each part that calls them gets a copy of), and the
-// units are dealt out biggest first to the part that ends up lightest.
-// Each other part lowers the PTL functions owning its units again and keeps
-// only its units' bodies; everything else becomes a declaration.
+// LLVM instructions, and the units are dealt out biggest first to the part
+// that is lightest so far. Each other part lowers the PTL functions owning
+// its units again and keeps only its units' bodies; everything else becomes
+// a declaration.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -267,6 +267,9 @@ antlr4::Token *findTooDeepNesting(const std::vector<antlr4::Token *> &tokens) {
   return nullptr;
 }
 
+/// The bracket that closes `open` ('(', '[' or '{').
+char closerOf(char open) { return open == '(' ? ')' : open == '[' ? ']' : '}'; }
+
 /// The innermost bracket left open at the end of the file, or null; `count`
 /// (if given) receives how many are left open.
 antlr4::Token *findUnclosedBracket(const std::vector<antlr4::Token *> &tokens, size_t *count = nullptr) {
@@ -276,7 +279,7 @@ antlr4::Token *findUnclosedBracket(const std::vector<antlr4::Token *> &tokens, s
     if (text == "(" || text == "[" || text == "{") {
       open.push_back(t);
     } else if (!open.empty() && (text == ")" || text == "]" || text == "}")) {
-      char want = open.back()->getText()[0] == '(' ? ')' : open.back()->getText()[0] == '[' ? ']' : '}';
+      char want = closerOf(open.back()->getText()[0]);
       if (text[0] == want)
         open.pop_back();
     }
@@ -468,7 +471,7 @@ public:
       std::string open = unclosed_->getText();
       std::string text = msg;
       if (text == "unexpected end of file")
-        text += open == "(" ? "; expected ')'" : open == "[" ? "; expected ']'" : "; expected '}'";
+        text += std::string("; expected '") + closerOf(open[0]) + "'";
       (diags_.error(loc) << text)
           .note(locator_.span(unclosed_->getStartIndex(), unclosed_->getStopIndex()),
                 "to match this '" + open + "'");
@@ -603,13 +606,13 @@ std::unique_ptr<ast::Program> parseProgram(SourceManager &sm, int fileId,
   // quadratic in their number (seconds for a 2 KB file of `{`), so that error
   // is reported now, as the parse would word it.
   size_t unclosedCount = 0;
-  if (antlr4::Token *open = findUnclosedBracket(tokens.getTokens(), &unclosedCount);
-      open && unclosedCount > kMaxUnclosedBrackets) {
-    std::string text = open->getText();
+  antlr4::Token *unclosed = findUnclosedBracket(tokens.getTokens(), &unclosedCount);
+  if (unclosed && unclosedCount > kMaxUnclosedBrackets) {
+    std::string text = unclosed->getText();
     (diags.error(tokenLoc(locator, tokens.get(tokens.size() - 1), lastToken))
-     << "unexpected end of file; expected '" << (text == "(" ? ")" : text == "[" ? "]" : "}") << "' ("
+     << "unexpected end of file; expected '" << closerOf(text[0]) << "' ("
      << unclosedCount << " brackets are left open)")
-        .note(locator.span(open->getStartIndex(), open->getStopIndex()), "to match this '" + text + "'");
+        .note(locator.span(unclosed->getStartIndex(), unclosed->getStopIndex()), "to match this '" + text + "'");
     return nullptr;
   }
 
@@ -635,8 +638,7 @@ std::unique_ptr<ast::Program> parseProgram(SourceManager &sm, int fileId,
     if (!tree) {
       tokens.seek(0);
       parser.reset();
-      DiagnosticErrorListener listener(locator, diags, lastToken,
-                                       findUnclosedBracket(tokens.getTokens()));
+      DiagnosticErrorListener listener(locator, diags, lastToken, unclosed);
       parser.addErrorListener(&listener);
       parser.setErrorHandler(std::make_shared<PtlErrorStrategy>());
       parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(

@@ -110,6 +110,15 @@ private:
     return r.insert(at, std::move(op))->result(0);
   }
 
+  /// A new op `kind`(operands) -> t inserted at position `i` of `r`, before
+  /// the op being rewritten (which moves one place on, as `i` does).
+  Value *insertBefore(Region &r, size_t &i, OpKind kind, std::vector<Value *> operands, const Type &t, Loc loc) {
+    auto op = std::make_unique<Op>(kind, std::move(operands), std::vector<Type>{t}, AttrMap{}, loc);
+    Value *v = r.insert(i, std::move(op))->result(0);
+    ++i;
+    return v;
+  }
+
   /// The op evaluated now, if all its operands are constants.
   Value *fold(Region &r, size_t &i, const Op &op) {
     if (!foldable(op.kind())) return nullptr;
@@ -155,11 +164,7 @@ private:
       if (!sameType(op.operand(0))) return nullptr;
       if (isSplat(op.operand(1), 1.0)) return op.operand(0);
       if (!isSplat(op.operand(1), 2.0)) return nullptr;
-      auto mul = std::make_unique<Op>(OpKind::Mul, std::vector<Value *>{op.operand(0), op.operand(0)},
-                                      std::vector<Type>{t}, AttrMap{}, op.loc());
-      Value *v = r.insert(i, std::move(mul))->result(0);
-      ++i;
-      return v;
+      return insertBefore(r, i, OpKind::Mul, {op.operand(0), op.operand(0)}, t, op.loc());
     }
     // transpose(transpose(x, p), q) = x when q undoes p (autodiff's
     // adjoint of x @ W.T reads (W.T).T)
@@ -180,11 +185,7 @@ private:
         if (axis < last) return nullptr;
         last = axis;
       }
-      auto reshape = std::make_unique<Op>(OpKind::Reshape, std::vector<Value *>{op.operand(0)}, std::vector<Type>{t},
-                                          AttrMap{}, op.loc());
-      Value *v = r.insert(i, std::move(reshape))->result(0);
-      ++i;
-      return v;
+      return insertBefore(r, i, OpKind::Reshape, {op.operand(0)}, t, op.loc());
     }
     // select(c, a, b) with c all true (all false) = a (b)
     case OpKind::Select: {
