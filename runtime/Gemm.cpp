@@ -1,9 +1,12 @@
 //===- runtime/Gemm.cpp - Matrix products for the interpreter and native code -===//
 #include "runtime/Gemm.h"
 
+#include "runtime/GemmAvx512.h"
+
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <type_traits>
 
@@ -65,6 +68,35 @@ const Blas &blas() {
   return b;
 }
 
+/// Whether this CPU runs the AVX-512 kernel (runtime/GemmAvx512.cpp).
+bool cpuHasAvx512() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return gemmAvx512Compiled() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+#else
+  return false;
+#endif
+}
+
+/// What runs the float products of at least kBlasMinWork multiply-adds,
+/// chosen once: PTL_GEMM=avx512|openblas|loop asks for one (where it can
+/// run), else the AVX-512 kernel where the CPU has it, else OpenBLAS where
+/// it is installed, else the loop.
+GemmKernel chooseFloatKernel() {
+  const char *want = std::getenv("PTL_GEMM");
+  const bool avx512 = cpuHasAvx512(), openblas = blas().sgemm != nullptr;
+  if (want && std::strcmp(want, "loop") == 0) return GemmKernel::Loop;
+  if (want && std::strcmp(want, "openblas") == 0 && openblas) return GemmKernel::OpenBlas;
+  if (avx512) return GemmKernel::Avx512;
+  return openblas ? GemmKernel::OpenBlas : GemmKernel::Loop;
+}
+
+GemmKernel &floatKernel() {
+  static GemmKernel kernel = chooseFloatKernel();
+  return kernel;
+}
+
 /// C = op(A) @ op(B) with every output's k terms added in ascending order from 0.
 template <class T>
 void gemmLoop(const T *A, const T *B, T *C, int64_t M, int64_t N, int64_t K, bool transA, bool transB) {
@@ -96,7 +128,12 @@ bool gemmSizeUsesBlas(int64_t M, int64_t N, int64_t K) {
 }
 
 void gemm(const float *A, const float *B, float *C, int64_t M, int64_t N, int64_t K, bool transA, bool transB) {
-  if (gemmSizeUsesBlas(M, N, K) && blas().sgemm) {
+  const GemmKernel kernel = gemmSizeUsesBlas(M, N, K) ? floatKernel() : GemmKernel::Loop;
+  if (kernel == GemmKernel::Avx512) {
+    gemmAvx512(A, B, C, M, N, K, transA, transB);
+    return;
+  }
+  if (kernel == GemmKernel::OpenBlas) {
     blas().sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)M,
                  (int)N, (int)K, 1.0f, A, (int)(transA ? M : K), B, (int)(transB ? K : N), 0.0f, C, (int)N);
     return;
@@ -126,6 +163,24 @@ std::string blasDescription() {
   std::string d = b.library;
   if (b.coreName) d += std::string(" (") + b.coreName() + ")";
   return d;
+}
+
+GemmKernel floatGemmKernel() { return floatKernel(); }
+
+bool setFloatGemmKernel(GemmKernel kernel) {
+  if ((kernel == GemmKernel::Avx512 && !cpuHasAvx512()) || (kernel == GemmKernel::OpenBlas && !blas().sgemm))
+    return false;
+  floatKernel() = kernel;
+  return true;
+}
+
+std::string floatGemmDescription() {
+  switch (floatKernel()) {
+  case GemmKernel::Avx512: return "PTL's AVX-512 kernel";
+  case GemmKernel::OpenBlas: return blasDescription();
+  case GemmKernel::Loop: break;
+  }
+  return "PTL's loop";
 }
 
 void setBlasThreads(int n) {

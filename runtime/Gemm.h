@@ -9,8 +9,10 @@
 // Small products run a loop that adds the k terms of every output in
 // ascending order starting from 0 (i-k-j order, so the inner loop over j is
 // contiguous and vectorises without reassociating anything). Float products
-// of at least kBlasMinWork multiply-adds go to OpenBLAS's sgemm/dgemm when
-// Debian's libopenblas0 is installed: it is loaded on first use with
+// of at least kBlasMinWork multiply-adds run PTL's own AVX-512 kernel on a
+// CPU that has AVX-512 (runtime/GemmAvx512.cpp: faster than OpenBLAS on the
+// shapes of a training step), else OpenBLAS's sgemm; double products go to
+// dgemm. OpenBLAS is used when Debian's libopenblas0 is installed: it is loaded on first use with
 // dlopen, single-threaded unless setBlasThreads says otherwise, and on a CPU
 // with AVX-512 that OpenBLAS 0.3.21 does not recognise (Zen 4/5) with its
 // SkylakeX kernels (OPENBLAS_CORETYPE, unless the environment sets it).
@@ -48,5 +50,21 @@ bool blasAvailable();
 std::string blasDescription();
 /// Threads OpenBLAS may use (default 1).
 void setBlasThreads(int n);
+
+/// What computes the float products of at least kBlasMinWork multiply-adds.
+enum class GemmKernel {
+  Avx512,   ///< PTL's register-tiled kernel (runtime/GemmAvx512.cpp), on CPUs with AVX-512
+  OpenBlas, ///< OpenBLAS's sgemm
+  Loop,     ///< the loop every smaller product runs
+};
+/// The kernel in use: chosen on first use from the environment's PTL_GEMM
+/// (avx512, openblas or loop) where it can run, else the first that can of
+/// AVX-512, OpenBLAS, the loop.
+GemmKernel floatGemmKernel();
+/// Uses `kernel` from now on (tests and benchmarks); false, changing
+/// nothing, if this machine cannot run it. Not to be called while products run.
+bool setFloatGemmKernel(GemmKernel kernel);
+/// The kernel in use, in words ("PTL's AVX-512 kernel", "libopenblas.so.0 (SkylakeX)", ...).
+std::string floatGemmDescription();
 
 } // namespace ptl
