@@ -58,14 +58,14 @@ def median(xs):
 MAP_WORKLOADS = ("maml_sine", "maml_sine_fo")
 
 
-def run_ptl(opts, name, args, alloc_file=None, threads=1):
+def run_ptl(opts, name, args, alloc_file=None, threads=1, env_extra=None):
     """One `ptlc run --stats`; threads=None leaves ptlc's default (all cores)."""
     cmd = [opts.ptlc, "run", os.path.join(PTL_DIR, name + ".ptl"), "--stats"] + opts.ptlc_arg
     if threads is not None:
         cmd += ["--threads", str(threads)]
     for k, v in args.items():
         cmd += ["--arg", f"{k}={v}"]
-    env = dict(os.environ)
+    env = dict(os.environ, **(env_extra or {}))
     if alloc_file:
         env["LD_PRELOAD"] = opts.alloc_so
         env["PTL_ALLOC_COUNT_FILE"] = alloc_file
@@ -88,13 +88,13 @@ def run_ptl(opts, name, args, alloc_file=None, threads=1):
     return stats, out
 
 
-def ptl_measure(opts, name, small, big, n, threads=1):
+def ptl_measure(opts, name, small, big, n, threads=1, env_extra=None):
     """Times `big` against `small` (the argument dicts differ by n steps)."""
     rs, rb, compile_ms = [], [], []
     last = None
     for _ in range(opts.ptl_repeats):
-        s, _ = run_ptl(opts, name, small, threads=threads)
-        b, last = run_ptl(opts, name, big, threads=threads)
+        s, _ = run_ptl(opts, name, small, threads=threads, env_extra=env_extra)
+        b, last = run_ptl(opts, name, big, threads=threads, env_extra=env_extra)
         rs.append(s)
         rb.append(b)
         compile_ms += [s["compile_ms"], b["compile_ms"]]
@@ -109,7 +109,7 @@ def ptl_measure(opts, name, small, big, n, threads=1):
         "run_ms_small": [r["run_ms"] for r in rs], "run_ms_big": [r["run_ms"] for r in rb],
         "args_small": small, "args_big": big, "outputs": last,
     }
-    if opts.alloc_so and threads == 1:
+    if opts.alloc_so and threads == 1 and not env_extra:
         f = os.path.join(opts.work, f"allocs-{os.getpid()}.txt")
         s, _ = run_ptl(opts, name, small, f)
         b, _ = run_ptl(opts, name, big, f)
@@ -302,6 +302,11 @@ def notes(results):
             if results[name].get("ptl"):
                 s += f"; PTL's whole step {fmt(results[name]['ptl']['step_ms_min'])}"
             out.append(s)
+    ob = results.get("mlp_train", {}).get("ptl_openblas")
+    if ob and results["mlp_train"].get("ptl"):
+        out.append(f"mlp_train: PTL with OpenBLAS's sgemm for its products (PTL_GEMM=openblas) "
+                   f"{fmt(ob['step_ms_min'])} ms/step; with its own kernels (the table) "
+                   f"{fmt(results['mlp_train']['ptl']['step_ms_min'])}")
     for name in ("maml_sine", "maml_sine_fo"):
         t = results.get(name, {}).get("torch")
         if t:
@@ -356,6 +361,10 @@ def main():
         if name in MAP_WORKLOADS:
             log(f"bench: {name}: PTL with ptlc's default threads (all {os.cpu_count()} cores)")
             r["ptl_threads"] = ptl_measure(opts, name, {"steps": w}, {"steps": w + n}, n, threads=None)
+        if name == "mlp_train":
+            log(f"bench: {name}: PTL with OpenBLAS's sgemm for its products (PTL_GEMM=openblas)")
+            r["ptl_openblas"] = ptl_measure(opts, name, {"steps": w}, {"steps": w + n}, n,
+                                            env_extra={"PTL_GEMM": "openblas"})
         if torch_version:
             log(f"bench: {name}: PyTorch, threads {opts.threads}")
             r["torch"] = torch_workload(opts, name, w, n)
@@ -374,7 +383,8 @@ def main():
     extra = notes(results)
     sys.stdout.flush()
     print(flush=True)
-    print(f"PTL: {opts.ptlc} run {' '.join(opts.ptlc_arg) or '(native code, the default engine)'}; PTL --threads 1, "
+    print(f"PTL: {opts.ptlc} run {' '.join(opts.ptlc_arg) or '(native code, the default engine)'} "
+          f"(float matrix products: {ptl_gemm(opts)}); PTL --threads 1, "
           f"and for the workloads with a map also ptlc's default (all {os.cpu_count()} cores; the ratio uses the faster); "
           f"PyTorch {torch_version or 'not run'}; times in ms per step (min over repeats)")
     print(tab)
@@ -389,6 +399,7 @@ def main():
         "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "load_avg_at_end": os.getloadavg(),
                     "platform": platform.platform()},
         "torch_version": torch_version,
+        "ptl_gemm": ptl_gemm(opts),
         "protocol": {"ptl_repeats": opts.ptl_repeats, "torch_repeats": opts.torch_repeats, "threads": opts.threads},
         "wall_s": time.time() - t_start,
         "workloads": results,
@@ -398,6 +409,13 @@ def main():
     with open(opts.out, "w") as f:
         json.dump(doc, f, indent=1)
     log(f"bench: wrote {opts.out} ({time.time() - t_start:.0f} s)")
+
+
+def ptl_gemm(opts):
+    """What runs PTL's large float products (from `ptlc --version`)."""
+    p = subprocess.run([opts.ptlc, "--version"], capture_output=True, text=True)
+    m = re.search(r"float matrix products: (.*)", p.stdout)
+    return m.group(1).strip() if m else "unknown"
 
 
 def cpu_name():

@@ -44,6 +44,7 @@
 #include "tools/ptlc/Build.h"
 #include "tools/ptlc/Repl.h"
 #include "runtime/Errors.h"
+#include "runtime/Gemm.h"
 #include "runtime/Parallel.h"
 #include "runtime/Sandbox.h"
 #include "runtime/Tensor.h"
@@ -311,7 +312,11 @@ int cmdOpt(const DriverOptions &o) {
 
 int main(int argc, char **argv) {
   CLI::App app{"ptlc: the PTL compiler — run, check and inspect .ptl scripts (no arguments: the REPL)"};
-  app.set_version_flag("--version", std::string("ptlc ") + PTL_VERSION);
+  app.set_version_flag("--version", std::function<std::string()>([] {
+                         return std::string("ptlc ") + PTL_VERSION + "\nfloat matrix products: " +
+                                ptl::floatGemmDescription();
+                       }),
+                       "Display the version and what runs large float matrix products, and exit");
   DriverOptions o;
   app.add_option("--emit", o.emit,
                  "Print a stage instead of running: ast | ir | ir-grad (after autodiff) | loops (the lowering: loop nests over frame buffers, LLVM IR before optimisation) | llvm (optimised LLVM IR) | "
