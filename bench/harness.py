@@ -381,10 +381,11 @@ def main():
 
     tab = table(results, opts)
     extra = notes(results)
+    gemm = ptl_gemm(opts)
     sys.stdout.flush()
     print(flush=True)
     print(f"PTL: {opts.ptlc} run {' '.join(opts.ptlc_arg) or '(native code, the default engine)'} "
-          f"(float matrix products: {ptl_gemm(opts)}); PTL --threads 1, "
+          f"(float matrix products: {gemm}); PTL --threads 1, "
           f"and for the workloads with a map also ptlc's default (all {os.cpu_count()} cores; the ratio uses the faster); "
           f"PyTorch {torch_version or 'not run'}; times in ms per step (min over repeats)")
     print(tab)
@@ -399,7 +400,7 @@ def main():
         "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "load_avg_at_end": os.getloadavg(),
                     "platform": platform.platform()},
         "torch_version": torch_version,
-        "ptl_gemm": ptl_gemm(opts),
+        "ptl_gemm": gemm,
         "protocol": {"ptl_repeats": opts.ptl_repeats, "torch_repeats": opts.torch_repeats, "threads": opts.threads},
         "wall_s": time.time() - t_start,
         "workloads": results,

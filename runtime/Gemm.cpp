@@ -33,19 +33,26 @@ struct Blas {
   std::string library;
 };
 
+/// Whether the CPU has AVX-512 F, VL, BW and DQ (what OpenBLAS's SkylakeX
+/// kernels and PTL's AVX-512 kernel need).
+bool cpuHasAvx512() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+#else
+  return false;
+#endif
+}
+
 /// OpenBLAS, loaded once (null members if it is not installed).
 const Blas &blas() {
   static Blas b;
   static std::once_flag once;
   std::call_once(once, [] {
-#if defined(__x86_64__)
     // OpenBLAS 0.3.21 takes Zen 4/5 for Haswell and runs AVX2 kernels at
     // about half the speed of its AVX-512 (SkylakeX) ones.
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
-      setenv("OPENBLAS_CORETYPE", "SkylakeX", /*overwrite=*/0);
-#endif
+    if (cpuHasAvx512()) setenv("OPENBLAS_CORETYPE", "SkylakeX", /*overwrite=*/0);
     for (const char *name : {"libopenblas.so.0", "libopenblas.so"}) {
       b.handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
       if (b.handle) {
@@ -68,28 +75,19 @@ const Blas &blas() {
   return b;
 }
 
-/// Whether this CPU runs the AVX-512 kernel (runtime/GemmAvx512.cpp).
-bool cpuHasAvx512() {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  return gemmAvx512Compiled() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
-#else
-  return false;
-#endif
-}
+/// Whether this build and CPU run the AVX-512 kernel (runtime/GemmAvx512.cpp).
+bool avx512KernelRuns() { return gemmAvx512Compiled() && cpuHasAvx512(); }
 
 /// What runs the float products of at least kBlasMinWork multiply-adds,
 /// chosen once: PTL_GEMM=avx512|openblas|loop asks for one (where it can
 /// run), else the AVX-512 kernel where the CPU has it, else OpenBLAS where
-/// it is installed, else the loop.
+/// it is installed, else the loop. OpenBLAS is loaded only if it may be used.
 GemmKernel chooseFloatKernel() {
   const char *want = std::getenv("PTL_GEMM");
-  const bool avx512 = cpuHasAvx512(), openblas = blas().sgemm != nullptr;
   if (want && std::strcmp(want, "loop") == 0) return GemmKernel::Loop;
-  if (want && std::strcmp(want, "openblas") == 0 && openblas) return GemmKernel::OpenBlas;
-  if (avx512) return GemmKernel::Avx512;
-  return openblas ? GemmKernel::OpenBlas : GemmKernel::Loop;
+  if (want && std::strcmp(want, "openblas") == 0 && blas().sgemm) return GemmKernel::OpenBlas;
+  if (avx512KernelRuns()) return GemmKernel::Avx512;
+  return blas().sgemm ? GemmKernel::OpenBlas : GemmKernel::Loop;
 }
 
 GemmKernel &floatKernel() {
@@ -168,7 +166,7 @@ std::string blasDescription() {
 GemmKernel floatGemmKernel() { return floatKernel(); }
 
 bool setFloatGemmKernel(GemmKernel kernel) {
-  if ((kernel == GemmKernel::Avx512 && !cpuHasAvx512()) || (kernel == GemmKernel::OpenBlas && !blas().sgemm))
+  if ((kernel == GemmKernel::Avx512 && !avx512KernelRuns()) || (kernel == GemmKernel::OpenBlas && !blas().sgemm))
     return false;
   floatKernel() = kernel;
   return true;
