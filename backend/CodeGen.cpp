@@ -567,9 +567,10 @@ Lowering::LV Lowering::unaryElem(const ir::Op &op, DType t, LV x) {
   case OpKind::Tanh: return tanhOf(t, x);
   case OpKind::Sin: return libm("sinf", "sin", t, {x});
   case OpKind::Cos: return libm("cosf", "cos", t, {x});
-  // sqrt and floor are exact (correctly rounded) operations: intrinsics
+  // sqrt, floor and round (ties to even) are exact (correctly rounded) operations: intrinsics
   case OpKind::Sqrt: return intrinsic(llvm::Intrinsic::sqrt, t, {x});
   case OpKind::Floor: return intrinsic(llvm::Intrinsic::floor, t, {x});
+  case OpKind::Round: return intrinsic(llvm::Intrinsic::roundeven, t, {x});
   // sigmoid: x >= 0 ? 1 / (1 + e^-x) : e^x / (1 + e^x)
   case OpKind::Sigmoid: {
     LV one = fconst(t, 1.0);
@@ -594,12 +595,13 @@ Lowering::LV Lowering::unaryElem(const ir::Op &op, DType t, LV x) {
   case OpKind::Abs:
     if (fl) return intrinsic(llvm::Intrinsic::fabs, t, {x});
     return b_.CreateSelect(b_.CreateICmpSLT(x, zeroOf(t)), b_.CreateSub(zeroOf(t), x), x);
-  // sign: x > 0 ? 1 : (x < 0 ? -1 : x)
+  // sign: x > 0 ? 1 : (x < 0 ? -1 : (x == 0 ? +0 : x)), so +-0 -> +0 and NaN -> NaN
   case OpKind::Sign: {
     LV one = fl ? fconst(t, 1.0) : i32(1), mone = fl ? fconst(t, -1.0) : i32(-1);
     LV gt = fl ? b_.CreateFCmpOGT(x, zeroOf(t)) : b_.CreateICmpSGT(x, zeroOf(t));
     LV lt = fl ? b_.CreateFCmpOLT(x, zeroOf(t)) : b_.CreateICmpSLT(x, zeroOf(t));
-    return b_.CreateSelect(gt, one, b_.CreateSelect(lt, mone, x));
+    LV rest = fl ? b_.CreateSelect(b_.CreateFCmpOEQ(x, zeroOf(t)), zeroOf(t), x) : x;
+    return b_.CreateSelect(gt, one, b_.CreateSelect(lt, mone, rest));
   }
   default: break;
   }

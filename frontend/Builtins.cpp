@@ -46,7 +46,8 @@ const std::map<std::string, OpKind> &unaryBuiltins() {
       {"exp", OpKind::Exp},         {"log", OpKind::Log},         {"log1p", OpKind::Log1p},
       {"expm1", OpKind::Expm1},     {"sqrt", OpKind::Sqrt},       {"tanh", OpKind::Tanh},
       {"sigmoid", OpKind::Sigmoid}, {"relu", OpKind::Relu},       {"softplus", OpKind::Softplus},
-      {"abs", OpKind::Abs},         {"sin", OpKind::Sin},         {"cos", OpKind::Cos}};
+      {"abs", OpKind::Abs},         {"sin", OpKind::Sin},         {"cos", OpKind::Cos},
+      {"floor", OpKind::Floor},     {"round", OpKind::Round},     {"sign", OpKind::Sign}};
   return m;
 }
 
@@ -223,17 +224,11 @@ static const std::map<std::string, Builtin> &builtins() {
                     ir::Value *r = E.emit(OpKind::Clamp, {x.leaves[0], lo.leaves[0], hi.leaves[0]}, {}, a.loc);
                     return r ? E.fromValue(r) : SValue::poison();
                   }};
-    // max(a, b) elementwise, or max(x, axis, keepdims) reduction (likewise min).
-    for (auto [name, ew, red] : {std::tuple{"max", OpKind::Max, OpKind::ReduceMax},
-                                 std::tuple{"min", OpKind::Min, OpKind::ReduceMin}}) {
-      OpKind e2 = ew, r2 = red;
-      t[name] = {{"x", "axis", "keepdims"}, 1, [e2, r2](Elaborator &E, BuiltinArgs &a) -> SValue {
-                   if (!a.rest.empty() || (a.params[1] && a.params[1]->kind != ast::ExprKind::IntLit &&
-                                           a.params[1]->kind != ast::ExprKind::Tuple && false)) {
-                   }
-                   return reduction(E, a, r2);
-                   (void)e2;
-                 }};
+    // max(x, axis, keepdims) reduction (likewise min); the elementwise
+    // max(a, b) of two positional arguments is handled in callBuiltin.
+    for (auto [name, red] : {std::pair{"max", OpKind::ReduceMax}, std::pair{"min", OpKind::ReduceMin}}) {
+      OpKind r2 = red;
+      t[name] = {{"x", "axis", "keepdims"}, 1, [r2](Elaborator &E, BuiltinArgs &a) { return reduction(E, a, r2); }};
     }
     t["sum"] = {{"x", "axis", "keepdims"}, 1, [](Elaborator &E, BuiltinArgs &a) { return reduction(E, a, OpKind::ReduceSum); }};
     t["mean"] = {{"x", "axis", "keepdims"}, 1, [](Elaborator &E, BuiltinArgs &a) { return reduction(E, a, OpKind::ReduceMean); }};
@@ -513,6 +508,34 @@ static const std::map<std::string, Builtin> &builtins() {
                    return r;
                  }};
     }
+    // full_like(x, v): x's type (a tensor, or a model: every stored leaf), every
+    // element v converted to that element type (NumPy's and PyTorch's
+    // full_like); differentiable in v. Generic code uses it to bring a scalar
+    // hyperparameter to the element type of its tensor (std/nn's elu).
+    t["full_like"] = {{"x", "value"}, 2, [](Elaborator &E, BuiltinArgs &a) -> SValue {
+                        SValue x = E.elabExpr(*a.params[0]), v = E.elabExpr(*a.params[1]);
+                        if (x.poisoned || v.poisoned) return SValue::poison();
+                        if (!x.type.isModel() && !E.requireTensor(x, a.params[0]->loc, "full_like")) return SValue::poison();
+                        if (!E.requireTensor(v, a.params[1]->loc, "full_like")) return SValue::poison();
+                        if (!v.type.isScalar() || v.type.tensor.dtype == DType::Bool) {
+                          E.diags_.error(a.params[1]->loc) << "full_like needs a number as its fill value, got " << v.type.str();
+                          return SValue::poison();
+                        }
+                        SValue r = x;
+                        r.constant.reset();
+                        r.weak = false;
+                        E.b().setLoc(E.irLoc(a.loc));
+                        for (ir::Value *&l : r.leaves) {
+                          if (l->type().dtype == DType::Bool) {
+                            E.diags_.error(a.params[0]->loc) << "full_like needs a number tensor, got " << x.type.str();
+                            return SValue::poison();
+                          }
+                          SValue c = E.convertTo(v, l->type().dtype);
+                          if (c.poisoned) return c;
+                          l = E.broadcastTo(c.leaves[0], l->type().shape);
+                        }
+                        return r;
+                      }};
     // load_csv(path): a record with one f32[rows] field per column
     t["load_csv"] = {{"path"}, 1, [](Elaborator &E, BuiltinArgs &a) -> SValue {
                        auto p = readString(E, a.params[0], "load_csv's path");
@@ -702,6 +725,12 @@ static const std::map<std::string, Builtin> &builtins() {
     return t;
   }();
   return table;
+}
+
+std::vector<std::string> builtinNames() {
+  std::vector<std::string> names;
+  for (const auto &[name, b] : builtins()) names.push_back(name);
+  return names;
 }
 
 std::optional<SValue> Elaborator::callBuiltin(const std::string &name, const ast::CallExpr &call,

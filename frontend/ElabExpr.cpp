@@ -626,7 +626,13 @@ SValue Elaborator::elabIf(const ast::IfExpr &e) {
         b().setRegion(outer);
       }
     }
-    if (values[0].type != values[1].type) {
+    if (!e.elseBlock && values[0].type != values[1].type) {
+      // No else: the missing branch gives (), so the then-branch must too.
+      const ast::Block &tb = *e.thenBlock;
+      diags_.error(tb.result ? tb.result->loc : tb.loc) << "an 'if' without 'else' has no value, but its branch gives "
+                                     << values[0].type.str() << "; add an else branch";
+      bad = true;
+    } else if (values[0].type != values[1].type) {
       diags_.error(e.loc) << "if branches have different types: " << values[0].type.str() << " and "
                           << values[1].type.str();
       bad = true;

@@ -340,5 +340,9 @@ public:
   int mainFile_ = -1;
 };
 
+/// Every built-in function's name (Builtins.cpp's table), sorted; the docs'
+/// table of built-ins is tested against it (tests/unit/DocsTests.cpp).
+std::vector<std::string> builtinNames();
+
 } // namespace sema
 } // namespace ptl

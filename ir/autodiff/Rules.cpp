@@ -494,10 +494,11 @@ RuleFn ruleFor(OpKind k, Treatment &t) {
   case OpKind::Take: return ruleTake;
   case OpKind::ScatterAdd: return ruleScatterAdd;
 
-  // Zero derivative everywhere (floor, sign: almost everywhere and, as in
-  // PyTorch, at the jumps too), integer/bool results, randomness, constants,
-  // I/O, and stop_grad by definition.
+  // Zero derivative everywhere (floor, round, sign: almost everywhere and, as
+  // in PyTorch, at the jumps too), integer/bool results, randomness,
+  // constants, I/O, and stop_grad by definition.
   case OpKind::Floor:
+  case OpKind::Round:
   case OpKind::Sign:
   case OpKind::Not:
   case OpKind::And:

@@ -391,11 +391,11 @@ std::vector<Tensor> runAbs(const KernelArgs &k) {
     else return x;
   });
 }
-// sign: y = 1 if x > 0, -1 if x < 0, else x (0, -0 or NaN)
+// sign: y = 1 if x > 0, -1 if x < 0, +0 if x is +-0, else x (NaN), as NumPy's sign
 std::vector<Tensor> runSign(const KernelArgs &k) {
   return unary(k, [](auto x) {
     using T = decltype(x);
-    return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x);
+    return x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x == T(0) ? T(0) : x));
   });
 }
 // sin: y = sin x
@@ -410,6 +410,12 @@ std::vector<Tensor> runCos(const KernelArgs &k) {
 // floor: y = largest integer <= x
 std::vector<Tensor> runFloor(const KernelArgs &k) {
   return floatUnary(k, [](auto x) { return std::floor(x); });
+}
+
+// round: y = the integer nearest x, ties to even (the default rounding mode,
+// which PTL never changes; the native code's llvm.roundeven gives the same bits)
+std::vector<Tensor> runRound(const KernelArgs &k) {
+  return floatUnary(k, [](auto x) { return std::nearbyint(x); });
 }
 
 //===----------------------------------------------------------------------===//

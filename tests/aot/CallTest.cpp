@@ -36,7 +36,7 @@ void check(bool ok, const std::string &what) {
   if (!ok) ++failures;
 }
 
-/// The script through the driver's pipeline (cse, autodiff, cse, dce).
+/// The script through the driver's default pipeline (ir::defaultPipeline).
 std::unique_ptr<ir::Module> compileFile(const std::string &path) {
   Compilation c;
   if (!c.loadFile(path)) return nullptr;

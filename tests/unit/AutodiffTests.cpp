@@ -37,7 +37,8 @@ std::unique_ptr<ir::Module> compileGrad(const std::string &src, ir::AutodiffOpti
       FAIL_CHECK(d.loc.line << ":" << d.loc.col << ": " << d.message);
     return nullptr;
   }
-  // The driver's pipeline: cse, autodiff, cse, dce (verified after each).
+  // Autodiff with the cleanup around it: cse, autodiff, cse, dce (verified after
+  // each); not the driver's ir::defaultPipeline, so the tests see autodiff's own output.
   ir::PassManager pm;
   pm.add(ir::createCSEPass());
   pm.add(ir::createAutodiffPass(warnings, options));

@@ -7,7 +7,7 @@
 // unspecified and LLVM may commute the operands of an fadd of two NaNs.
 // Programs are built with ir::Builder (one op family at a time, inputs with
 // -0, infinities, NaNs and ties) or compiled from PTL source through the
-// driver's pipeline (cse, autodiff, cse, dce), gradients included.
+// driver's default pipeline (ir::defaultPipeline), gradients included.
 //
 //===----------------------------------------------------------------------===//
 #include "backend/CodeGen.h"
@@ -120,7 +120,7 @@ struct TestFn {
   }
 };
 
-/// Compiles PTL source through the driver's pipeline (cse, autodiff, cse, dce).
+/// Compiles PTL source through the driver's default pipeline (ir::defaultPipeline).
 std::unique_ptr<Module> compilePTL(const std::string &src) {
   Compilation c(nullptr);
   c.diagnostics().setQuiet(true);
@@ -159,7 +159,7 @@ TEST_CASE("JIT: every unary op, f32 and f64, bit for bit", "[jit]") {
   for (DType dt : {F32, F64}) {
     for (OpKind k : {OpKind::Neg, OpKind::Exp, OpKind::Log, OpKind::Log1p, OpKind::Expm1, OpKind::Sqrt,
                      OpKind::Tanh, OpKind::Sigmoid, OpKind::Relu, OpKind::Softplus, OpKind::Abs, OpKind::Sign,
-                     OpKind::Sin, OpKind::Cos, OpKind::Floor}) {
+                     OpKind::Sin, OpKind::Cos, OpKind::Floor, OpKind::Round}) {
       INFO(mnemonic(k) << " on " << dtypeName(dt));
       std::vector<double> v = awkward();
       TestFn t({ty(dt, {(int64_t)v.size()})});

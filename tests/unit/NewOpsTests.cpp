@@ -76,6 +76,33 @@ TEST_CASE("floor rounds toward minus infinity in the element type", "[newops]") 
   CHECK(err.find("float") != std::string::npos);
 }
 
+TEST_CASE("round goes to the nearest integer, ties to even, in the element type", "[newops]") {
+  // NumPy: np.round([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.7, -0.7]) = [-2, -2, -0, 0, 2, 2, 1, -1]
+  for (DType dt : {F32, F64}) {
+    Tensor y = runOp(OpKind::Round, {make(dt, {8}, {-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.7, -0.7})});
+    CHECK(y.dtype() == dt);
+    CHECK(values(y) == std::vector<double>{-2, -2, 0, 0, 2, 2, 1, -1});
+    CHECK(std::signbit(y.getDouble(2)));
+  }
+  Tensor big = runOp(OpKind::Round, {make(F64, {2}, {4503599627370497.0, 8388609.5})});
+  CHECK(values(big) == std::vector<double>{4503599627370497.0, 8388610.0});
+  std::vector<Type> out;
+  std::string err;
+  CHECK_FALSE(infers(OpKind::Round, {ty(I32, {2})}, {}, out, err));
+}
+
+TEST_CASE("sign is NumPy's: +0 for either zero, NaN for NaN", "[newops]") {
+  for (DType dt : {F32, F64}) {
+    Tensor y = runOp(OpKind::Sign, {make(dt, {5}, {-0.0, 0.0, std::nan(""), -3.5, 1e-30})});
+    CHECK(y.getDouble(0) == 0);
+    CHECK_FALSE(std::signbit(y.getDouble(0)));
+    CHECK_FALSE(std::signbit(y.getDouble(1)));
+    CHECK(std::isnan(y.getDouble(2)));
+    CHECK(y.getDouble(3) == -1);
+    CHECK(y.getDouble(4) == 1);
+  }
+}
+
 TEST_CASE("index_add adds a row along axis 0", "[newops]") {
   Tensor x = make(F64, {3, 2}, {1, 2, 3, 4, 5, 6});
   Tensor y = runOp(OpKind::IndexAdd, {x, Tensor::scalar(I32, 1), make(F64, {2}, {10, 20})});

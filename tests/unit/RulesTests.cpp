@@ -387,6 +387,7 @@ std::vector<OpCase> allCases() {
     cs.push_back(unaryCase(OpKind::Sin, s, -3, 3));
     cs.push_back(unaryCase(OpKind::Cos, s, -3, 3));
     cs.push_back(unaryCase(OpKind::Floor, s, -3, 3, awayFromInt));
+    cs.push_back(unaryCase(OpKind::Round, s, -3, 3, [](double v) { return nearInteger(v + 0.5, 0.05); }));
   }
 
   std::vector<std::pair<Shape, Shape>> pairs = {
@@ -568,7 +569,7 @@ TEST_CASE("which op kinds carry no derivative", "[rules]") {
   for (OpKind k : {OpKind::Eq, OpKind::Ne, OpKind::Lt, OpKind::Le, OpKind::Gt, OpKind::Ge, OpKind::And, OpKind::Or,
                    OpKind::Not, OpKind::ArgMax, OpKind::OneHot, OpKind::Iota, OpKind::Random, OpKind::Constant,
                    OpKind::LoadNpy, OpKind::LoadCsv, OpKind::Load, OpKind::Print, OpKind::Save, OpKind::SaveNpy,
-                   OpKind::StopGrad, OpKind::Floor, OpKind::Sign})
+                   OpKind::StopGrad, OpKind::Floor, OpKind::Round, OpKind::Sign})
     CHECK(isNonDifferentiable(k));
   for (OpKind k : {OpKind::Add, OpKind::Exp, OpKind::MatMul, OpKind::Convert, OpKind::Select, OpKind::Take,
                    OpKind::Pad, OpKind::ScatterAdd, OpKind::Index, OpKind::IndexAdd, OpKind::Clamp, OpKind::Mod})
@@ -676,10 +677,10 @@ TEST_CASE("kink conventions follow PyTorch", "[rules]") {
     CHECK(values(h[1]) == std::vector<double>{0});
     CHECK(values(h[2]) == std::vector<double>{31});
   }
-  SECTION("floor, sign and stop_grad have zero derivative, also at their jumps") {
-    Tensor x = make(F64, {3}, {0, 1, -2}), w = make(F64, {3}, {1, 1, 1});
-    for (OpKind k : {OpKind::Floor, OpKind::Sign, OpKind::StopGrad})
-      CHECK(values(ruleAt(plain(k), {x}, w)[0]) == std::vector<double>{0, 0, 0});
+  SECTION("floor, round, sign and stop_grad have zero derivative, also at their jumps") {
+    Tensor x = make(F64, {4}, {0, 1, -2, 2.5}), w = make(F64, {4}, {1, 1, 1, 1});
+    for (OpKind k : {OpKind::Floor, OpKind::Round, OpKind::Sign, OpKind::StopGrad})
+      CHECK(values(ruleAt(plain(k), {x}, w)[0]) == std::vector<double>{0, 0, 0, 0});
   }
   SECTION("pow at a == 0 and with a negative base and integral exponent") {
     Tensor a = make(F64, {3}, {0, 0, -2}), b = make(F64, {3}, {2, 0, 3}), w = make(F64, {3}, {1, 1, 1});

@@ -32,7 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Compiles `src` through the driver's pipeline (cse, autodiff, cse, dce).
+/// Compiles `src` through the driver's default pipeline (ir::defaultPipeline).
 std::unique_ptr<ir::Module> compileScript(const std::string &src, std::vector<std::string> *errors = nullptr) {
   Compilation c(nullptr);
   c.diagnostics().setQuiet(true);

@@ -11,6 +11,7 @@
 #include "backend/Engine.h"
 #include "frontend/Compiler.h"
 #include "ir/Printer.h"
+#include "ir/passes/Passes.h"
 #include "ir/interp/Interpreter.h"
 #include "runtime/Errors.h"
 
@@ -331,10 +332,16 @@ bool Session::runSource(const std::string &text, const std::string &file, bool f
 //===----------------------------------------------------------------------===//
 
 void Session::help() {
+  // The pipeline :ir shows is the one runDefaultPipeline runs, named from its definition.
+  std::string pipeline;
+  for (const std::string &p : ir::defaultPipeline()) pipeline += (pipeline.empty() ? "" : ", ") + p;
   *config_.out << "Enter PTL declarations (model, fn, import), statements (let, var, train, ...) or an\n"
                   "expression, whose value is printed. A line with an unclosed bracket continues.\n"
                   "  :type EXPR            the type of EXPR (not run)\n"
-                  "  :ir NAME              the IR of function NAME after cse, autodiff, cse, dce\n"
+                  "  :ir NAME              the IR of function NAME after the default passes:\n"
+                  "                        "
+               << pipeline
+               << "\n"
                   "                        (:ir EXPR: the IR of an entry computing EXPR)\n"
                   "  :llvm NAME            the optimised LLVM IR of function NAME\n"
                   "  :load FILE            run a script's declarations and statements into the session\n"
