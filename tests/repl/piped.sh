@@ -52,5 +52,19 @@ if ! diff -u expected.txt stdout.cmp; then echo "FAIL: stdout differs"; ok=0; fi
 if ! grep -q "^<repl>:1:7: error: unknown name 'nope'" stderr.txt; then
   echo "FAIL: stderr lacks the diagnostic:"; cat stderr.txt; ok=0
 fi
+# :help names the passes :ir shows: exactly those `ptlc --emit=ir-grad` runs
+# (its --print-ir-after-all headers), in order, as docs/language.md says.
+printf 'fn f(x: f32) -> f32 = x * x\nprint(f(2.0))\n' > passes.ptl
+ran=$("$ptlc" --emit=ir-grad --print-ir-after-all passes.ptl 2>&1 >/dev/null |
+      sed -n 's|^// ----- IR after \(.*\) -----$|\1|p' | paste -sd, - | sed 's/,/, /g')
+printf ':help\n' | "$ptlc" > help.txt 2>&1
+helped=$(grep -A1 '^  :ir NAME' help.txt | tail -1 | sed 's/^ *//')
+if [ -z "$ran" ] || [ "$helped" != "$ran" ]; then
+  echo "FAIL: :help lists the passes '$helped', ptlc runs '$ran'"; cat help.txt; ok=0
+fi
+docs=$(dirname "$0")/../../docs/language.md
+if ! tr '\n' ' ' < "$docs" | sed 's/  */ /g' | grep -qF "\`$ran\`"; then
+  echo "FAIL: docs/language.md does not list the default passes \`$ran\`"; ok=0
+fi
 [ $ok = 1 ] && echo "piped REPL session: ok"
 [ $ok = 1 ]

@@ -389,6 +389,7 @@ std::unique_ptr<Module> buildEveryOp() {
   b.make(OpKind::IndexAdd, {acc, i, row});
   b.create(OpKind::Pad, {row}, {f32({5})}, {{"starts", std::vector<int64_t>{1}}});
   b.make(OpKind::Floor, {acc});
+  b.make(OpKind::Round, {acc});
   b.create(OpKind::Iota, {}, {i32({7})});
   Value *rnd = b.create(OpKind::Random, {i}, {f32({2, 3})},
                         {{"dist", std::string("normal")}, {"key", std::string("m.W")}, {"a", 0.0},
