@@ -66,5 +66,12 @@ docs=$(dirname "$0")/../../docs/language.md
 if ! tr '\n' ' ' < "$docs" | sed 's/  */ /g' | grep -qF "\`$ran\`"; then
   echo "FAIL: docs/language.md does not list the default passes \`$ran\`"; ok=0
 fi
+# Every REPL command README.md names is one :help lists.
+readme=$(dirname "$0")/../../README.md
+cmds=$(grep '^| `ptlc` |' "$readme" | grep -o '`:[a-z]*`' | tr -d '`')
+[ -n "$cmds" ] || { echo "FAIL: README.md names no REPL commands"; ok=0; }
+for c in $cmds; do
+  grep -q "^  $c " help.txt || { echo "FAIL: README.md names $c, which :help does not list"; ok=0; }
+done
 [ $ok = 1 ] && echo "piped REPL session: ok"
 [ $ok = 1 ]
