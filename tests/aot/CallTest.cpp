@@ -18,6 +18,7 @@
 #include "runtime/Errors.h"
 #include "runtime/Tensor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -111,6 +112,15 @@ int main(int argc, char **argv) {
   bool close = true;
   for (int i = 0; i < 4; ++i) close &= std::fabs(sy[i] - (std::tanh(sx[i]) + std::exp(sx[i]))) <= 1e-6f * 4;
   check(close && sy[0] == 1.0f, "squash equals tanh(x) + exp(x)");
+
+  // rounding: round(x) * 100 + floor(x) * 10 + sign(x); ties go to even
+  std::vector<float> rx = {2.5f, -2.5f, 0.5f, -0.0f, 1.7f, -0.2f};
+  float ry[FNS_ROUNDING_RES0_NUMEL];
+  check(fns_rounding(ctx, rx.data(), ry) == 0, "fns_rounding returns 0");
+  r = jit->call("rounding", {tensor(DType::F32, {6}, rx)});
+  check(sameBits(ry, r[0], sizeof ry), "rounding is bit-identical to Engine::call");
+  const float rwant[] = {221, -231, 1, 0, 211, -11};
+  check(std::equal(ry, ry + 6, rwant), "rounding equals the hand values");
 
   // pick: in range, then a fault, then in range again on the same context
   std::vector<float> px = {10, 20, 30};

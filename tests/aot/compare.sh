@@ -26,7 +26,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 [ -s "$WORK/model.h" ] || fail "no header model.h"
 
 # Undefined symbols: the runtime, libm and libc only.
-ALLOWED='^(ptlrt_[a-z_0-9]+|expf?|logf?|log1pf?|expm1f?|tanhf?|sinf?|cosf?|powf?|fmodf?|sqrtf?|fabsf?|floorf?|ceilf?|roundf?|memcpy|memset|memmove)$'
+ALLOWED='^(ptlrt_[a-z_0-9]+|expf?|logf?|log1pf?|expm1f?|tanhf?|sinf?|cosf?|powf?|fmodf?|sqrtf?|fabsf?|floorf?|ceilf?|roundf?|roundevenf?|memcpy|memset|memmove)$'
 nm -u "$WORK/model.o" | awk '{print $NF}' > "$WORK/undefined.txt"
 bad=$(grep -Ev "$ALLOWED" "$WORK/undefined.txt")
 [ -z "$bad" ] || fail "unexpected undefined symbols in the object: $bad"
