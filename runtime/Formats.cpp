@@ -8,6 +8,7 @@
 #include "runtime/Formats.h"
 
 #include "runtime/Errors.h"
+#include "runtime/SafeWrite.h"
 #include "runtime/Sandbox.h"
 
 #include <nlohmann/json.hpp>
@@ -21,8 +22,6 @@
 #include <set>
 #include <sstream>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace ptl {
 
@@ -51,42 +50,8 @@ std::string readBytes(const std::string &path, size_t limit = SIZE_MAX) {
   return data;
 }
 
-/// Writes a whole file atomically: the bytes go to a temporary file beside
-/// it (`PATH.ptl-partial`), are flushed to the disk (fsync), and the file
-/// then replaces `path` (rename), so a failed or interrupted write -- an
-/// error, a full disk, the process killed at any moment -- leaves any
-/// existing file unchanged. A temporary file left by a killed process is
-/// simply overwritten by the next save. The path is checked against the
-/// sandbox first (runtime/Sandbox.h).
-void writeBytes(const std::string &path, const std::string &bytes) {
-  checkPathAccess(path, PathAccess::Write);
-  std::string tmp = path + ".ptl-partial";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) fail(path, std::string("cannot open file for writing: ") + std::strerror(errno));
-  auto abandon = [&](const std::string &what) {
-    int e = errno;
-    ::close(fd);
-    std::remove(tmp.c_str());
-    fail(path, what + ": " + std::strerror(e));
-  };
-  for (size_t done = 0; done < bytes.size();) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) abandon("write error");
-    done += (size_t)n;
-  }
-  if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) abandon("write error (fsync)");
-  if (::close(fd) != 0) {
-    int e = errno;
-    std::remove(tmp.c_str());
-    fail(path, std::string("write error: ") + std::strerror(e));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    std::remove(tmp.c_str());
-    fail(path, std::string("cannot replace file: ") + std::strerror(e));
-  }
-}
+/// Writes a whole file atomically, inside the sandbox (runtime/SafeWrite.h).
+void writeBytes(const std::string &path, const std::string &bytes) { writeFileAtomically(path, bytes); }
 
 uint64_t readLE(const std::string &b, size_t at, int bytes) {
   uint64_t v = 0;

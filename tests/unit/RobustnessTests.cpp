@@ -18,11 +18,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace ptl;
@@ -197,6 +199,85 @@ TEST_CASE("Sandbox: the runtime's file functions obey the policy in force", "[sa
     CHECK_THROWS_AS(readNpy((d.outside / "a.npy").string()), RuntimeFault);
   }
   CHECK(readNpy((d.outside / "a.npy").string()).shape() == Shape{3});
+}
+
+/// The names in `dir`, sorted.
+static std::vector<std::string> namesIn(const fs::path &dir) {
+  std::vector<std::string> names;
+  for (const auto &e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_CASE("Sandbox: a save never follows a link planted at its temporary file", "[sandbox]") {
+  SandboxDirs d;
+  writeText(d.outside / "victim", "precious");
+  // The old temporary name, and a few guesses at new ones, all linked outside.
+  fs::create_symlink("../outside/victim", d.inside / "out.npy.ptl-partial");
+  fs::create_symlink("../outside/victim", d.inside / "out.npy.ptl-partial-aaaaaa");
+  fs::create_symlink(d.outside / "victim", d.inside / "m.safetensors.ptl-partial");
+  ScopedPathPolicy scope(d.policy());
+  Tensor t = Tensor::zeros(DType::F32, {4});
+  writeNpy((d.inside / "out.npy").string(), t);
+  writeSafetensors((d.inside / "m.safetensors").string(), {{"w", t}});
+  std::ifstream in(d.outside / "victim");
+  std::string victim((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(victim == "precious");
+  CHECK(readNpy((d.inside / "out.npy").string()).shape() == Shape{4});
+  CHECK(fs::is_regular_file(fs::symlink_status(d.inside / "out.npy")));
+  CHECK(fs::is_regular_file(fs::symlink_status(d.inside / "m.safetensors")));
+  // Nothing new beside the targets: no temporary file, no link.
+  CHECK(namesIn(d.inside) == std::vector<std::string>{"m.safetensors", "m.safetensors.ptl-partial", "out.npy",
+                                                      "out.npy.ptl-partial", "out.npy.ptl-partial-aaaaaa", "sub"});
+  CHECK(namesIn(d.outside) == std::vector<std::string>{"victim"});
+}
+
+TEST_CASE("Sandbox: a save writes the resolved path the check allowed", "[sandbox]") {
+  SandboxDirs d;
+  Tensor t = Tensor::zeros(DType::F32, {2});
+  // A link inside pointing inside: the file it points to is replaced, the link stays.
+  fs::create_symlink("sub/real.npy", d.inside / "alias.npy");
+  // A link to a directory outside, and a dangling link pointing outside.
+  fs::create_directory_symlink(d.outside, d.inside / "dir_link");
+  fs::create_symlink(d.outside / "new.npy", d.inside / "dangling.npy");
+  ScopedPathPolicy scope(d.policy());
+  writeNpy((d.inside / "alias.npy").string(), t);
+  CHECK(fs::is_symlink(d.inside / "alias.npy"));
+  CHECK(fs::is_regular_file(fs::symlink_status(d.inside / "sub/real.npy")));
+  CHECK_THROWS_WITH(writeNpy((d.inside / "dir_link/x.npy").string(), t), Catch::Contains("cannot write"));
+  CHECK_THROWS_WITH(writeNpy((d.inside / "dangling.npy").string(), t), Catch::Contains("cannot write"));
+  CHECK(namesIn(d.outside).empty());
+  // A failed write (the target is a directory) leaves no temporary file.
+  CHECK_THROWS_WITH(writeNpy((d.inside / "sub").string(), t), Catch::Contains("cannot replace a directory"));
+  fs::create_directory(d.inside / "full");
+  fs::create_directory(d.inside / "full/x.npy");
+  CHECK_THROWS_AS(writeNpy((d.inside / "full/x.npy").string(), t), RuntimeFault);
+  CHECK(namesIn(d.inside / "full") == std::vector<std::string>{"x.npy"});
+  CHECK(namesIn(d.inside / "sub") == std::vector<std::string>{"real.npy"});
+}
+
+TEST_CASE("Files: saving keeps the replaced file's mode; a new file gets the umask's", "[sandbox]") {
+  SandboxDirs d;
+  Tensor t = Tensor::zeros(DType::F32, {2});
+  auto modeOf = [](const fs::path &p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+  };
+  mode_t saved = ::umask(022);
+  fs::path ck = d.inside / "ck.safetensors";
+  writeSafetensors(ck.string(), {{"w", t}});
+  CHECK(modeOf(ck) == 0644);
+  REQUIRE(::chmod(ck.c_str(), 0600) == 0);
+  writeSafetensors(ck.string(), {{"w", t}});
+  CHECK(modeOf(ck) == 0600);
+  REQUIRE(::chmod(ck.c_str(), 0640) == 0);
+  writeNpy(ck.string(), t);
+  CHECK(modeOf(ck) == 0640);
+  ::umask(077);
+  writeNpy((d.inside / "private.npy").string(), t);
+  CHECK(modeOf(d.inside / "private.npy") == 0600);
+  ::umask(saved);
 }
 
 TEST_CASE("Sandbox: the checker reports a refused path at the path argument", "[sandbox]") {
