@@ -289,6 +289,10 @@ private:
   LV slot(int64_t bytes) {
     int64_t off = frameSize_;
     frameSize_ += (bytes + 63) / 64 * 64;
+    if (bytes > largestSlot_) { // where an out-of-memory frame is reported
+      largestSlot_ = bytes;
+      largestSlotOp_ = curOp_;
+    }
     return b_.CreateInBoundsGEP(b_.getInt8Ty(), frame_, i64(off));
   }
   LV slot(const ir::Type &t) { return slot(bytesOf(t)); }
@@ -472,6 +476,12 @@ private:
   llvm::Function *fn_ = nullptr;
   LV ctx_ = nullptr, frame_ = nullptr;
   int64_t frameSize_ = 0;
+  /// The largest temporary of the frame and the op it is for: a frame that
+  /// cannot be allocated is reported there (as the interpreter would fail
+  /// allocating that op's result).
+  int64_t largestSlot_ = 0;
+  const ir::Op *largestSlotOp_ = nullptr;
+  const ir::Op *curOp_ = nullptr; ///< the op being lowered
   llvm::BasicBlock *fail_ = nullptr;
   std::unordered_map<const ir::Value *, LV> bufs_;
   int mapCount_ = 0; ///< map bodies outlined from owner_ so far (for their names)
@@ -889,6 +899,11 @@ std::vector<Lowering::LV> Lowering::lowerRegion(const ir::Region &r) {
 }
 
 void Lowering::lowerOp(const ir::Op &op) {
+  struct CurrentOp { // curOp_ is `op` while it is lowered
+    const ir::Op *&cur, *saved;
+    ~CurrentOp() { cur = saved; }
+  } current{curOp_, curOp_};
+  curOp_ = &op;
   b_.SetCurrentDebugLocation(debug_.at(op.loc()));
   OpKind k = op.kind();
   if (inlined_.count(&op)) return; // computed inside its user's loop (lowerFused)
@@ -1624,7 +1639,8 @@ llvm::Function *Lowering::outlineMapBody(const ir::Op &op, const std::vector<ir:
   // Save the enclosing function's state.
   llvm::Function *savedFn = fn_;
   LV savedCtx = ctx_, savedFrame = frame_;
-  int64_t savedFrameSize = frameSize_;
+  int64_t savedFrameSize = frameSize_, savedLargest = largestSlot_;
+  const ir::Op *savedLargestOp = largestSlotOp_;
   llvm::BasicBlock *savedFail = fail_;
   auto savedBufs = bufs_;
   llvm::IRBuilderBase::InsertPoint savedIp = b_.saveIP();
@@ -1659,6 +1675,8 @@ llvm::Function *Lowering::outlineMapBody(const ir::Op &op, const std::vector<ir:
   ctx_ = savedCtx;
   frame_ = savedFrame;
   frameSize_ = savedFrameSize;
+  largestSlot_ = savedLargest;
+  largestSlotOp_ = savedLargestOp;
   fail_ = savedFail;
   bufs_ = std::move(savedBufs);
   debug_.restore(savedScope);
@@ -2088,13 +2106,16 @@ void Lowering::declare(const ir::Function &f, bool defined) {
 
 llvm::CallInst *Lowering::beginBody() {
   frameSize_ = 0;
+  largestSlot_ = 0;
+  largestSlotOp_ = nullptr;
   llvm::BasicBlock *entry = block("entry");
   llvm::BasicBlock *noFrame = block("noframe"), *start = block("start");
   fail_ = block("fail");
   b_.SetInsertPoint(entry);
   ctx_ = fn_->getArg(0);
-  llvm::CallInst *push = b_.CreateCall(helper("ptlrt_frame_push", b_.getPtrTy(), {b_.getPtrTy(), b_.getInt64Ty()}),
-                                       {ctx_, i64(0)});
+  llvm::CallInst *push = b_.CreateCall(
+      helper("ptlrt_frame_push", b_.getPtrTy(), {b_.getPtrTy(), b_.getInt64Ty(), b_.getInt32Ty()}),
+      {ctx_, i64(0), i32(-1)});
   frame_ = push;
   b_.CreateCondBr(b_.CreateIsNull(push), noFrame, start);
   b_.SetInsertPoint(noFrame);
@@ -2110,6 +2131,7 @@ void Lowering::finishBody(llvm::CallInst *push) {
   b_.CreateCall(helper("ptlrt_frame_pop", b_.getVoidTy(), {b_.getPtrTy()}), {ctx_});
   b_.CreateRet(i32(0));
   push->setArgOperand(1, i64(frameSize_));
+  if (largestSlotOp_) push->setArgOperand(2, i32(locSite(*largestSlotOp_)));
 }
 
 void Lowering::define(const ir::Function &f) {
