@@ -280,6 +280,59 @@ TEST_CASE("Files: saving keeps the replaced file's mode; a new file gets the uma
   ::umask(saved);
 }
 
+TEST_CASE("Sandbox: imports follow the rule of data files, the standard library allowed", "[sandbox]") {
+  SandboxDirs d;
+  writeText(d.outside / "lib.ptl", "fn f() -> f32 = 1.0\n");
+  writeText(d.inside / "sub/ok.ptl", "fn g() -> f32 = 2.0\n");
+  writeText(d.inside / "sub/chain.ptl", "import \"../../outside/lib\"\nfn h() -> f32 = f()\n");
+  writeText(d.outside / "passwd", "root:x:0:0:root:/root:/bin/bash\n");
+  fs::create_symlink(d.outside / "passwd", d.inside / "passwd.ptl");
+  fs::create_symlink(d.outside, d.inside / "dir_link");
+  ScopedPathPolicy scope(d.policy());
+  // Compiles FILE (written with `src`) from disk; the diagnostics as "line:col: message".
+  auto compileFile = [&](const std::string &name, const std::string &src, std::string &errors) {
+    writeText(d.inside / name, src);
+    Compilation c(nullptr);
+    c.diagnostics().setQuiet(true);
+    std::unique_ptr<ir::Module> m;
+    if (c.loadFile((d.inside / name).string())) m = c.elaborate(ElaborateOptions{});
+    for (const ReportedDiagnostic &r : c.diagnostics().all())
+      errors += std::to_string(r.loc.line) + ":" + std::to_string(r.loc.col) + ": " + r.message + "\n";
+    return m != nullptr;
+  };
+  struct Case {
+    std::string src, needle;
+  };
+  std::vector<Case> refused = {
+      {"import \"../outside/lib\"\nprint(f())\n", "cannot import '../outside/lib': cannot read"},
+      {"import \"" + (d.outside / "lib").string() + "\"\nprint(f())\n", "cannot read '" + (d.outside / "lib.ptl").string()},
+      {"import \"passwd\"\nprint(1.0)\n", "resolves to '" + (d.outside / "passwd").string() + "'"},
+      {"import \"dir_link/lib\"\nprint(f())\n", "cannot import 'dir_link/lib'"},
+      {"import \"sub/chain\"\nprint(h())\n", "cannot import '../../outside/lib'"},
+  };
+  for (const Case &c : refused) {
+    INFO(c.src);
+    std::string errors;
+    CHECK_FALSE(compileFile("main.ptl", c.src, errors));
+    CHECK_THAT(errors, Catch::Contains(c.needle) && Catch::Contains("outside the directories this script may access"));
+    // Nothing of the file outside is shown (no syntax error quoting it).
+    CHECK_THAT(errors, !Catch::Contains("root:x"));
+    CHECK_THAT(errors, !Catch::Contains("cannot find module"));
+  }
+  // The first refusal is at the import (line 1, column 1), in the importing file.
+  std::string errors;
+  CHECK_FALSE(compileFile("main.ptl", "import \"../outside/lib\"\nprint(f())\n", errors));
+  CHECK_THAT(errors, Catch::StartsWith("1:1: cannot import"));
+  // Inside, and the standard library, are allowed.
+  errors.clear();
+  CHECK(compileFile("main.ptl", "import \"sub/ok\"\nimport \"std/nn\"\nprint(g())\n", errors));
+  CHECK(errors.empty());
+  // With no policy, everything goes.
+  ScopedPathPolicy open{PathPolicy()};
+  errors.clear();
+  CHECK(compileFile("main.ptl", "import \"../outside/lib\"\nprint(f())\n", errors));
+}
+
 TEST_CASE("Sandbox: the checker reports a refused path at the path argument", "[sandbox]") {
   SandboxDirs d;
   writeText(d.outside / "data.csv", "x,y\n1,2\n");
