@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -342,6 +343,14 @@ CsvInfo parseCsv(const std::string &path, std::vector<std::vector<float>> *data)
       if (cell.empty() || end != cell.c_str() + cell.size())
         fail(path, "line " + std::to_string(lineNo) + " (row " + std::to_string(info.rows + 1) +
                        "), column '" + info.columns[c] + "': '" + cell + "' is not a number");
+      // A number too large for f32 would silently become inf; `inf` and
+      // `nan` written as such are data (docs/language.md). Underflow rounds
+      // to zero or a subnormal, as any conversion does.
+      if (errno == ERANGE && std::isinf(v))
+        fail(path, "line " + std::to_string(lineNo) + " (row " + std::to_string(info.rows + 1) + "), column '" +
+                       info.columns[c] + "': '" + cell +
+                       "' is out of range for f32 (its largest finite value is 3.4028235e+38; write inf for an "
+                       "infinity)");
       if (data) (*data)[c].push_back(v);
     }
     ++info.rows;
