@@ -2081,10 +2081,23 @@ void Lowering::lowerHostOp(const ir::Op &op) {
   llvm::ArrayType *outT = llvm::ArrayType::get(b_.getPtrTy(), std::max(1u, nOut));
   LV ins = entryAlloca(inT, "host.in"), outs = entryAlloca(outT, "host.out");
   for (unsigned k = 0; k < nIn; ++k) b_.CreateStore(buf(op.operand(k)), b_.CreateConstInBoundsGEP2_64(inT, ins, 0, k));
+  // The results are new frame slots: their offsets go in a constant table
+  // and one loop fills `outs` (frame + offset[r]). Straight-line stores, one
+  // per result, made a block whose instruction scheduling grows with the
+  // square of its size (a CSV of 20000 columns took most of a minute).
+  std::vector<llvm::Constant *> offsets;
   for (unsigned r = 0; r < nOut; ++r) {
-    LV o = slot(op.result(r)->type());
-    bufs_[op.result(r)] = o;
-    b_.CreateStore(o, b_.CreateConstInBoundsGEP2_64(outT, outs, 0, r));
+    offsets.push_back(b_.getInt64((uint64_t)frameSize_));
+    bufs_[op.result(r)] = slot(op.result(r)->type());
+  }
+  if (nOut > 0) {
+    llvm::ArrayType *offT = llvm::ArrayType::get(b_.getInt64Ty(), nOut);
+    auto *table = new llvm::GlobalVariable(mod_, offT, /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
+                                           llvm::ConstantArray::get(offT, offsets), "host.out.offsets");
+    loop(0, nOut, [&](LV r) {
+      LV off = b_.CreateLoad(b_.getInt64Ty(), b_.CreateInBoundsGEP(offT, table, {i64(0), r}));
+      b_.CreateStore(b_.CreateInBoundsGEP(b_.getInt8Ty(), frame_, off), b_.CreateInBoundsGEP(outT, outs, {i64(0), r}));
+    });
   }
   LV status = b_.CreateCall(helper("ptlrt_host_op", b_.getInt32Ty(),
                                    {b_.getPtrTy(), b_.getInt32Ty(), b_.getPtrTy(), b_.getPtrTy()}),
