@@ -53,7 +53,7 @@ struct Fd {
 /// since the path was resolved is noticed.
 int openResolvedDirectory(const std::string &path, const std::string &dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) fail(path, "cannot open the directory '" + dir + "' for writing", errno);
+  if (fd < 0) fail(path, "cannot open file for writing: its directory '" + dir + "'", errno);
   char buf[4096];
   std::string self = "/proc/self/fd/" + std::to_string(fd);
   ssize_t n = ::readlink(self.c_str(), buf, sizeof buf - 1);
@@ -108,7 +108,7 @@ void writeFileAtomically(const std::string &path, const std::string &bytes) {
       if (file.fd >= 0) tempName = name;
       else if (errno != EEXIST) break;
     }
-    if (file.fd < 0) fail(path, "cannot open a temporary file for writing", errno);
+    if (file.fd < 0) fail(path, "cannot open file for writing (a temporary file beside it)", errno);
   }
   auto abandon = [&](const std::string &what) {
     int e = errno;
