@@ -438,6 +438,9 @@ private:
   void lowerPad(const ir::Op &op);
   void lowerOneHot(const ir::Op &op);
   void lowerHostOp(const ir::Op &op);
+  /// Fills pointer array `array` (of type `arrT`) with `ptrs`, by a loop over
+  /// constant tables where the pointers are known when compiling.
+  void fillPointerArray(llvm::ArrayType *arrT, LV array, const std::vector<LV> &ptrs, const char *name);
   /// An unconditional fault with a fixed message at op's location (for a
   /// condition known statically, e.g. the maximum of no elements); code
   /// emitted after it is unreachable.
@@ -2080,29 +2083,63 @@ void Lowering::lowerHostOp(const ir::Op &op) {
   llvm::ArrayType *inT = llvm::ArrayType::get(b_.getPtrTy(), std::max(1u, nIn));
   llvm::ArrayType *outT = llvm::ArrayType::get(b_.getPtrTy(), std::max(1u, nOut));
   LV ins = entryAlloca(inT, "host.in"), outs = entryAlloca(outT, "host.out");
-  for (unsigned k = 0; k < nIn; ++k) b_.CreateStore(buf(op.operand(k)), b_.CreateConstInBoundsGEP2_64(inT, ins, 0, k));
-  // The results are new frame slots: their offsets go in a constant table
-  // and one loop fills `outs` (frame + offset[r]). Straight-line stores, one
-  // per result, made a block whose instruction scheduling grows with the
-  // square of its size (a CSV of 20000 columns took most of a minute).
-  std::vector<llvm::Constant *> offsets;
+  std::vector<LV> inPtrs, outPtrs;
+  for (unsigned k = 0; k < nIn; ++k) inPtrs.push_back(buf(op.operand(k)));
   for (unsigned r = 0; r < nOut; ++r) {
-    offsets.push_back(b_.getInt64((uint64_t)frameSize_));
     bufs_[op.result(r)] = slot(op.result(r)->type());
+    outPtrs.push_back(bufs_[op.result(r)]);
   }
-  if (nOut > 0) {
-    llvm::ArrayType *offT = llvm::ArrayType::get(b_.getInt64Ty(), nOut);
-    auto *table = new llvm::GlobalVariable(mod_, offT, /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
-                                           llvm::ConstantArray::get(offT, offsets), "host.out.offsets");
-    loop(0, nOut, [&](LV r) {
-      LV off = b_.CreateLoad(b_.getInt64Ty(), b_.CreateInBoundsGEP(offT, table, {i64(0), r}));
-      b_.CreateStore(b_.CreateInBoundsGEP(b_.getInt8Ty(), frame_, off), b_.CreateInBoundsGEP(outT, outs, {i64(0), r}));
-    });
-  }
+  fillPointerArray(inT, ins, inPtrs, "host.in");
+  fillPointerArray(outT, outs, outPtrs, "host.out");
   LV status = b_.CreateCall(helper("ptlrt_host_op", b_.getInt32Ty(),
                                    {b_.getPtrTy(), b_.getInt32Ty(), b_.getPtrTy(), b_.getPtrTy()}),
                             {ctx_, i32(site), ins, outs});
   checkStatus(status, "host.ok");
+}
+
+// array[k] = ptrs[k]: the pointers known when compiling (constants, and
+// frame slots: frame + a constant offset) from constant tables by one loop,
+//   array[index[j]] = (base[j] ? base[j] : frame) + offset[j],
+// the others stored one by one. One straight-line store per pointer made a
+// block whose instruction scheduling grows with the square of its size (a
+// 20000-column load_csv, or saving a model of 3000 parameters, took most of a
+// minute to compile).
+void Lowering::fillPointerArray(llvm::ArrayType *arrT, LV array, const std::vector<LV> &ptrs, const char *name) {
+  std::vector<llvm::Constant *> index, base, offset;
+  llvm::Constant *none = llvm::ConstantPointerNull::get(b_.getPtrTy());
+  for (size_t k = 0; k < ptrs.size(); ++k) {
+    LV p = ptrs[k];
+    auto *gep = llvm::dyn_cast<llvm::GetElementPtrInst>(p);
+    if (auto *c = llvm::dyn_cast<llvm::Constant>(p)) {
+      base.push_back(c);
+      offset.push_back(b_.getInt64(0));
+    } else if (gep && gep->getPointerOperand() == frame_ && gep->getNumIndices() == 1 &&
+               gep->getSourceElementType()->isIntegerTy(8) && llvm::isa<llvm::ConstantInt>(gep->getOperand(1))) {
+      base.push_back(none);
+      offset.push_back(llvm::cast<llvm::ConstantInt>(gep->getOperand(1)));
+    } else {
+      b_.CreateStore(p, b_.CreateConstInBoundsGEP2_64(arrT, array, 0, k));
+      continue;
+    }
+    index.push_back(b_.getInt64(k));
+  }
+  if (index.empty()) return;
+  auto table = [&](llvm::Type *elem, const std::vector<llvm::Constant *> &values, const std::string &what) {
+    llvm::ArrayType *t = llvm::ArrayType::get(elem, values.size());
+    return new llvm::GlobalVariable(mod_, t, /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
+                                    llvm::ConstantArray::get(t, values), std::string(name) + "." + what);
+  };
+  llvm::GlobalVariable *indexT = table(b_.getInt64Ty(), index, "index"), *baseT = table(b_.getPtrTy(), base, "base"),
+                       *offsetT = table(b_.getInt64Ty(), offset, "offset");
+  auto at = [&](llvm::GlobalVariable *g, llvm::Type *elem, LV j) {
+    return b_.CreateLoad(elem, b_.CreateInBoundsGEP(g->getValueType(), g, {i64(0), j}));
+  };
+  loop(0, (int64_t)index.size(), [&](LV j) {
+    LV b = at(baseT, b_.getPtrTy(), j);
+    LV from = b_.CreateSelect(b_.CreateIsNull(b), frame_, b);
+    LV p = b_.CreateInBoundsGEP(b_.getInt8Ty(), from, at(offsetT, b_.getInt64Ty(), j));
+    b_.CreateStore(p, b_.CreateInBoundsGEP(arrT, array, {i64(0), at(indexT, b_.getInt64Ty(), j)}));
+  });
 }
 
 void Lowering::declare(const ir::Function &f, bool defined) {
