@@ -16,8 +16,12 @@
 // interpreter), once per generated text: programs are cached by it, so a
 // second call with the same argument types goes straight to native code.
 // Everything a program does is therefore exactly what PTL source does.
+// Host strings enter the generated text only through the checks of
+// api/GeneratedSource.h, and a model passed in must be of the called
+// module's type of its name (checkModelsMatch), not only of that name.
 //
 //===----------------------------------------------------------------------===//
+#include "api/GeneratedSource.h"
 #include "api/ValueData.h"
 #include "backend/Engine.h"
 #include "frontend/Compiler.h"
@@ -79,17 +83,6 @@ std::string firstError(const std::vector<Diagnostic> &ds, const std::string &fal
   return fallback;
 }
 
-/// `s` as a PTL string literal.
-std::string stringLiteral(const std::string &s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    if (ch == '\n') { out += "\\n"; continue; }
-    out += ch;
-  }
-  return out + "\"";
-}
-
 /// A RuntimeFault as the API's RuntimeError, with its location.
 [[noreturn]] void rethrowFault(const RuntimeFault &f) {
   Diagnostic d;
@@ -106,6 +99,35 @@ std::string stringLiteral(const std::string &s) {
 }
 
 const char *kGeneratedName = "<ptl api>";
+
+/// How model type `have` (of a value) differs from `want` (the type of
+/// that name in the module called), or "" if they are the same type: the
+/// same type arguments and the same leaves -- paths, stored and read types
+/// (dtype and shape), transforms and whether they are trainable.
+std::string modelDifference(const HostType &have, const HostType &want) {
+  if (have.modelArgs != want.modelArgs) return "its type arguments differ";
+  auto paths = [](const HostType &t) {
+    std::string s;
+    for (size_t i = 0; i < t.leaves.size(); ++i) s += (i ? ", " : "") + t.leaves[i].path;
+    return s;
+  };
+  if (have.leaves.size() != want.leaves.size()) return "its parameters are " + paths(have) + " there, " + paths(want) + " here";
+  for (size_t i = 0; i < have.leaves.size(); ++i) {
+    const HostType::Leaf &a = have.leaves[i], &b = want.leaves[i];
+    std::string leaf = "parameter '" + b.path + "'";
+    if (a.path != b.path) return "its parameters are " + paths(have) + " there, " + paths(want) + " here";
+    if (!(a.value == b.value) || !(a.stored == b.stored))
+      return leaf + " is " + a.value.str() + " (stored " + a.stored.str() + ") there, " + b.value.str() + " (stored " +
+             b.stored.str() + ") here";
+    auto transform = [](const std::string &t) { return t.empty() ? std::string("no transform") : "'" + t + "'"; };
+    if (a.transform != b.transform)
+      return leaf + " has " + transform(a.transform) + " there, " + transform(b.transform) + " here";
+    if (a.trainable != b.trainable)
+      return leaf + std::string(" is ") + (a.trainable ? "trainable" : "frozen") + " there, " +
+             (b.trainable ? "trainable" : "frozen") + " here";
+  }
+  return "";
+}
 
 } // namespace
 
@@ -125,6 +147,27 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
   /// Native code, unless the options ask for the interpreter or set a
   /// budget (which only the interpreter enforces).
   bool useJit() const { return opts.jit && opts.time_budget_seconds <= 0 && opts.memory_budget_bytes <= 0; }
+
+  /// The file's path, or the source text's name (in messages).
+  std::string displayName() const { return path.empty() ? name : path; }
+
+  /// Throws ptl::RuntimeError if a model in `arg` (made by some module) is
+  /// of a type that differs from `want`, this module's type of that name
+  /// (modelDifference): models are passed between modules by structure,
+  /// never by name alone.
+  void checkModelsMatch(const Value &arg, const HostType &want, const std::string &what) const {
+    const detail::ValueData &d = detail::dataOf(arg);
+    if (d.type.kind == HostType::Model && want.kind == HostType::Model) {
+      if (d.origin.get() == this) return;
+      std::string why = modelDifference(d.type, want);
+      if (!why.empty())
+        detail::throwRuntime(what + ": the model passed is " + (d.origin ? d.origin->displayName() : "another module") +
+                             "'s " + d.type.spelling + ", which is not " + displayName() + "'s " + want.spelling +
+                             ": " + why);
+    } else if ((d.type.kind == HostType::Tuple || d.type.kind == HostType::Record) && d.type.kind == want.kind) {
+      for (size_t i = 0; i < d.elems.size() && i < want.elems.size(); ++i) checkModelsMatch(d.elems[i], want.elems[i], what);
+    }
+  }
 
   /// A compilation of the user's file as the main file (`check`, `run`).
   bool loadAsMain(Compilation &c) const { return path.empty() ? c.loadSource(name, text) : c.loadFile(path); }
@@ -188,7 +231,7 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
   std::shared_ptr<const Program> program(const std::string &decls, const std::vector<EntryRequest> &requests,
                                          const std::string &what) {
     std::string source;
-    if (!path.empty()) source += "import " + stringLiteral(path) + "\n";
+    if (!path.empty()) source += "import " + stringLiteral(path, what) + "\n";
     source += decls;
     // The cache key: the generated text and what is asked of it.
     std::string key = source;
@@ -250,6 +293,7 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
              const std::string &what) {
     auto p = program(decls, {{function, "__ptl_entry"}}, what);
     const EntryResult &r = p->entries.at(0);
+    for (size_t i = 0; i < args.size() && i < r.params.size(); ++i) checkModelsMatch(args[i], r.params[i], what);
     std::vector<Tensor> flat;
     for (const Value &a : args) flattenValue(a, flat);
     std::vector<Tensor> results = run(*p, r.irName, flat);
@@ -343,6 +387,9 @@ Value Function::call(const std::vector<Value> &args) const {
 Value Module::make(const std::string &type, int64_t seed, const std::map<std::string, Value> &overrides) const {
   // TYPE(type arguments..., seed = SEED, path = aK, ...): a model's type
   // arguments are its positional constructor arguments ("Linear(1, 40)").
+  // The type and the paths are checked before they enter the source.
+  std::string what = "make(" + type + ")";
+  detail::checkedModelType(type, what);
   size_t open = type.find('(');
   std::string ctor = type.substr(0, open) + "(";
   if (open != std::string::npos && type.back() == ')') {
@@ -352,25 +399,25 @@ Value Module::make(const std::string &type, int64_t seed, const std::map<std::st
   ctor += "seed = " + std::to_string(seed);
   std::vector<Value> args;
   for (const auto &[path, value] : overrides) {
-    ctor += ", " + path + " = a" + std::to_string(args.size());
+    ctor += ", " + detail::checkedParamPath(path, what) + " = a" + std::to_string(args.size());
     args.push_back(value);
   }
   ctor += ")";
-  std::string what = "make(" + type + ")";
   return impl_->call(ModuleImpl::entryDecl(args, what, " -> " + type + " = " + ctor), "__ptl_entry", args, what);
 }
 
 void Module::save(const std::string &path, const Value &model) const {
   std::string abs = fs::absolute(path).lexically_normal().string();
   std::string what = "save(" + path + ")";
-  impl_->call(ModuleImpl::entryDecl({model}, what, " { save(" + detail::stringLiteral(abs) + ", a0) }"), "__ptl_entry",
+  impl_->call(ModuleImpl::entryDecl({model}, what, " { save(" + detail::stringLiteral(abs, what) + ", a0) }"), "__ptl_entry",
               {model}, what);
 }
 
 Value Module::load(const std::string &type, const std::string &path) const {
   std::string abs = fs::absolute(path).lexically_normal().string();
   std::string what = "load(" + type + ", " + path + ")";
-  return impl_->call(ModuleImpl::entryDecl({}, what, " -> " + type + " = load(" + type + ", " + detail::stringLiteral(abs) + ")"),
+  detail::checkedModelType(type, what);
+  return impl_->call(ModuleImpl::entryDecl({}, what, " -> " + type + " = load(" + type + ", " + detail::stringLiteral(abs, what) + ")"),
                      "__ptl_entry", {}, what);
 }
 

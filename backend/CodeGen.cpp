@@ -289,6 +289,10 @@ private:
   LV slot(int64_t bytes) {
     int64_t off = frameSize_;
     frameSize_ += (bytes + 63) / 64 * 64;
+    if (bytes > largestSlot_) { // where an out-of-memory frame is reported
+      largestSlot_ = bytes;
+      largestSlotOp_ = curOp_;
+    }
     return b_.CreateInBoundsGEP(b_.getInt8Ty(), frame_, i64(off));
   }
   LV slot(const ir::Type &t) { return slot(bytesOf(t)); }
@@ -434,6 +438,9 @@ private:
   void lowerPad(const ir::Op &op);
   void lowerOneHot(const ir::Op &op);
   void lowerHostOp(const ir::Op &op);
+  /// Fills pointer array `array` (of type `arrT`) with `ptrs`, by a loop over
+  /// constant tables where the pointers are known when compiling.
+  void fillPointerArray(llvm::ArrayType *arrT, LV array, const std::vector<LV> &ptrs, const char *name);
   /// An unconditional fault with a fixed message at op's location (for a
   /// condition known statically, e.g. the maximum of no elements); code
   /// emitted after it is unreachable.
@@ -472,6 +479,12 @@ private:
   llvm::Function *fn_ = nullptr;
   LV ctx_ = nullptr, frame_ = nullptr;
   int64_t frameSize_ = 0;
+  /// The largest temporary of the frame and the op it is for: a frame that
+  /// cannot be allocated is reported there (as the interpreter would fail
+  /// allocating that op's result).
+  int64_t largestSlot_ = 0;
+  const ir::Op *largestSlotOp_ = nullptr;
+  const ir::Op *curOp_ = nullptr; ///< the op being lowered
   llvm::BasicBlock *fail_ = nullptr;
   std::unordered_map<const ir::Value *, LV> bufs_;
   int mapCount_ = 0; ///< map bodies outlined from owner_ so far (for their names)
@@ -891,6 +904,11 @@ std::vector<Lowering::LV> Lowering::lowerRegion(const ir::Region &r) {
 }
 
 void Lowering::lowerOp(const ir::Op &op) {
+  struct CurrentOp { // curOp_ is `op` while it is lowered
+    const ir::Op *&cur, *saved;
+    ~CurrentOp() { cur = saved; }
+  } current{curOp_, curOp_};
+  curOp_ = &op;
   b_.SetCurrentDebugLocation(debug_.at(op.loc()));
   OpKind k = op.kind();
   if (inlined_.count(&op)) return; // computed inside its user's loop (lowerFused)
@@ -1626,7 +1644,8 @@ llvm::Function *Lowering::outlineMapBody(const ir::Op &op, const std::vector<ir:
   // Save the enclosing function's state.
   llvm::Function *savedFn = fn_;
   LV savedCtx = ctx_, savedFrame = frame_;
-  int64_t savedFrameSize = frameSize_;
+  int64_t savedFrameSize = frameSize_, savedLargest = largestSlot_;
+  const ir::Op *savedLargestOp = largestSlotOp_;
   llvm::BasicBlock *savedFail = fail_;
   auto savedBufs = bufs_;
   llvm::IRBuilderBase::InsertPoint savedIp = b_.saveIP();
@@ -1661,6 +1680,8 @@ llvm::Function *Lowering::outlineMapBody(const ir::Op &op, const std::vector<ir:
   ctx_ = savedCtx;
   frame_ = savedFrame;
   frameSize_ = savedFrameSize;
+  largestSlot_ = savedLargest;
+  largestSlotOp_ = savedLargestOp;
   fail_ = savedFail;
   bufs_ = std::move(savedBufs);
   debug_.restore(savedScope);
@@ -2064,16 +2085,63 @@ void Lowering::lowerHostOp(const ir::Op &op) {
   llvm::ArrayType *inT = llvm::ArrayType::get(b_.getPtrTy(), std::max(1u, nIn));
   llvm::ArrayType *outT = llvm::ArrayType::get(b_.getPtrTy(), std::max(1u, nOut));
   LV ins = entryAlloca(inT, "host.in"), outs = entryAlloca(outT, "host.out");
-  for (unsigned k = 0; k < nIn; ++k) b_.CreateStore(buf(op.operand(k)), b_.CreateConstInBoundsGEP2_64(inT, ins, 0, k));
+  std::vector<LV> inPtrs, outPtrs;
+  for (unsigned k = 0; k < nIn; ++k) inPtrs.push_back(buf(op.operand(k)));
   for (unsigned r = 0; r < nOut; ++r) {
-    LV o = slot(op.result(r)->type());
-    bufs_[op.result(r)] = o;
-    b_.CreateStore(o, b_.CreateConstInBoundsGEP2_64(outT, outs, 0, r));
+    bufs_[op.result(r)] = slot(op.result(r)->type());
+    outPtrs.push_back(bufs_[op.result(r)]);
   }
+  fillPointerArray(inT, ins, inPtrs, "host.in");
+  fillPointerArray(outT, outs, outPtrs, "host.out");
   LV status = b_.CreateCall(helper("ptlrt_host_op", b_.getInt32Ty(),
                                    {b_.getPtrTy(), b_.getInt32Ty(), b_.getPtrTy(), b_.getPtrTy()}),
                             {ctx_, i32(site), ins, outs});
   checkStatus(status, "host.ok");
+}
+
+// array[k] = ptrs[k]: the pointers known when compiling (constants, and
+// frame slots: frame + a constant offset) from constant tables by one loop,
+//   array[index[j]] = (base[j] ? base[j] : frame) + offset[j],
+// the others stored one by one. One straight-line store per pointer made a
+// block whose instruction scheduling grows with the square of its size (a
+// 20000-column load_csv, or saving a model of 3000 parameters, took most of a
+// minute to compile).
+void Lowering::fillPointerArray(llvm::ArrayType *arrT, LV array, const std::vector<LV> &ptrs, const char *name) {
+  std::vector<llvm::Constant *> index, base, offset;
+  llvm::Constant *none = llvm::ConstantPointerNull::get(b_.getPtrTy());
+  for (size_t k = 0; k < ptrs.size(); ++k) {
+    LV p = ptrs[k];
+    auto *gep = llvm::dyn_cast<llvm::GetElementPtrInst>(p);
+    if (auto *c = llvm::dyn_cast<llvm::Constant>(p)) {
+      base.push_back(c);
+      offset.push_back(b_.getInt64(0));
+    } else if (gep && gep->getPointerOperand() == frame_ && gep->getNumIndices() == 1 &&
+               gep->getSourceElementType()->isIntegerTy(8) && llvm::isa<llvm::ConstantInt>(gep->getOperand(1))) {
+      base.push_back(none);
+      offset.push_back(llvm::cast<llvm::ConstantInt>(gep->getOperand(1)));
+    } else {
+      b_.CreateStore(p, b_.CreateConstInBoundsGEP2_64(arrT, array, 0, k));
+      continue;
+    }
+    index.push_back(b_.getInt64(k));
+  }
+  if (index.empty()) return;
+  auto table = [&](llvm::Type *elem, const std::vector<llvm::Constant *> &values, const std::string &what) {
+    llvm::ArrayType *t = llvm::ArrayType::get(elem, values.size());
+    return new llvm::GlobalVariable(mod_, t, /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
+                                    llvm::ConstantArray::get(t, values), std::string(name) + "." + what);
+  };
+  llvm::GlobalVariable *indexT = table(b_.getInt64Ty(), index, "index"), *baseT = table(b_.getPtrTy(), base, "base"),
+                       *offsetT = table(b_.getInt64Ty(), offset, "offset");
+  auto at = [&](llvm::GlobalVariable *g, llvm::Type *elem, LV j) {
+    return b_.CreateLoad(elem, b_.CreateInBoundsGEP(g->getValueType(), g, {i64(0), j}));
+  };
+  loop(0, (int64_t)index.size(), [&](LV j) {
+    LV b = at(baseT, b_.getPtrTy(), j);
+    LV from = b_.CreateSelect(b_.CreateIsNull(b), frame_, b);
+    LV p = b_.CreateInBoundsGEP(b_.getInt8Ty(), from, at(offsetT, b_.getInt64Ty(), j));
+    b_.CreateStore(p, b_.CreateInBoundsGEP(arrT, array, {i64(0), at(indexT, b_.getInt64Ty(), j)}));
+  });
 }
 
 void Lowering::declare(const ir::Function &f, bool defined) {
@@ -2090,13 +2158,16 @@ void Lowering::declare(const ir::Function &f, bool defined) {
 
 llvm::CallInst *Lowering::beginBody() {
   frameSize_ = 0;
+  largestSlot_ = 0;
+  largestSlotOp_ = nullptr;
   llvm::BasicBlock *entry = block("entry");
   llvm::BasicBlock *noFrame = block("noframe"), *start = block("start");
   fail_ = block("fail");
   b_.SetInsertPoint(entry);
   ctx_ = fn_->getArg(0);
-  llvm::CallInst *push = b_.CreateCall(helper("ptlrt_frame_push", b_.getPtrTy(), {b_.getPtrTy(), b_.getInt64Ty()}),
-                                       {ctx_, i64(0)});
+  llvm::CallInst *push = b_.CreateCall(
+      helper("ptlrt_frame_push", b_.getPtrTy(), {b_.getPtrTy(), b_.getInt64Ty(), b_.getInt32Ty()}),
+      {ctx_, i64(0), i32(-1)});
   frame_ = push;
   b_.CreateCondBr(b_.CreateIsNull(push), noFrame, start);
   b_.SetInsertPoint(noFrame);
@@ -2112,6 +2183,7 @@ void Lowering::finishBody(llvm::CallInst *push) {
   b_.CreateCall(helper("ptlrt_frame_pop", b_.getVoidTy(), {b_.getPtrTy()}), {ctx_});
   b_.CreateRet(i32(0));
   push->setArgOperand(1, i64(frameSize_));
+  if (largestSlotOp_) push->setArgOperand(2, i32(locSite(*largestSlotOp_)));
 }
 
 void Lowering::define(const ir::Function &f) {

@@ -12,6 +12,7 @@
 #include "backend/Optimizer.h"
 
 #include <llvm/Support/CommandLine.h>
+#include <llvm/Support/ErrorHandling.h>
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/ExecutionEngine/Orc/Core.h>
@@ -31,6 +32,7 @@
 
 #include <map>
 #include <mutex>
+#include <new>
 #include <optional>
 
 namespace ptl::backend {
@@ -55,6 +57,10 @@ void initNativeTarget() {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
+    // Memory running out inside LLVM (its own allocators, not `new`) is a
+    // std::bad_alloc like anywhere else, which the host reports (ptlc: "out
+    // of memory while compiling"), instead of LLVM's abort.
+    llvm::install_bad_alloc_error_handler([](void *, const char *, bool) { throw std::bad_alloc(); });
     // For people tuning the backend: LLVM's own options, e.g.
     // PTL_LLVM_ARGS="-time-passes" (what each pass cost) or "-debug-pass-manager".
     const char *argv[] = {"ptl"};

@@ -102,9 +102,16 @@ using ptl::backend::ExecContext;
 
 extern "C" {
 
-void *ptlrt_frame_push(ExecContext *c, int64_t bytes) {
+void *ptlrt_frame_push(ExecContext *c, int64_t bytes, int32_t site) {
   void *p = c->arena.push((size_t)bytes);
-  if (!p) c->fail(-1, "out of memory for a frame of " + std::to_string(bytes) + " bytes");
+  if (!p) {
+    try {
+      c->fail(site, "out of memory: cannot allocate " + std::to_string(bytes) + " bytes for the tensors of this call" +
+                        (site >= 0 ? " (the largest is made here)" : ""));
+    } catch (...) {
+      c->failed = true;
+    }
+  }
   return p;
 }
 

@@ -156,7 +156,9 @@ enum ArithFault : int32_t { kIntDivByZero = 0, kIntModByZero = 1, kIntPowZeroNeg
 } // namespace ptl::backend
 
 extern "C" {
-void *ptlrt_frame_push(ptl::backend::ExecContext *c, int64_t bytes);
+/// A frame of `bytes` bytes; null (and a fault located at `site`, the op
+/// with the frame's largest temporary, or -1) if out of memory.
+void *ptlrt_frame_push(ptl::backend::ExecContext *c, int64_t bytes, int32_t site);
 void ptlrt_frame_pop(ptl::backend::ExecContext *c);
 void ptlrt_fault_index(ptl::backend::ExecContext *c, int32_t site, int64_t i, int64_t axis, int64_t n);
 void ptlrt_fault_arith(ptl::backend::ExecContext *c, int32_t site, int32_t code);

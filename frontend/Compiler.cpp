@@ -3,6 +3,7 @@
 #include "frontend/Parser.h"
 #include "ir/autodiff/Autodiff.h"
 #include "ir/passes/Passes.h"
+#include "runtime/Sandbox.h"
 
 #include <dlfcn.h>
 
@@ -39,6 +40,17 @@ static std::string canonicalOrAsGiven(const std::string &path) {
   std::error_code ec;
   fs::path canon = fs::weakly_canonical(path, ec);
   return ec ? path : canon.string();
+}
+
+/// Why the file sandbox in force (runtime/Sandbox.h) refuses to let a
+/// script import `file`, or "" if it may: imports follow the rule of data
+/// files, with the standard library's directory allowed too.
+static std::string importDenial(const std::string &file) {
+  std::shared_ptr<const PathPolicy> policy = currentPathPolicy();
+  if (!policy->isRestricted()) return "";
+  PathPolicy withStdlib = *policy;
+  withStdlib.allowDirectory(stdlibDir());
+  return withStdlib.denial(file, PathAccess::Read);
 }
 
 Compilation::Compilation(FILE *diagOut) : diags_(sm_, diagOut) {}
@@ -99,6 +111,13 @@ bool Compilation::loadImports(const ast::Program &p, const std::string &dir, boo
     std::string rel = imp.path;
     if (fs::path(rel).extension() != ".ptl") rel += ".ptl";
     fs::path file = rel.rfind("std/", 0) == 0 ? fs::path(stdlibDir()) / rel : fs::path(dir) / rel;
+    // The sandbox first: whether a file outside exists is not the script's business.
+    std::string denied = importDenial(file.string());
+    if (!denied.empty()) {
+      diags_.error(imp.loc) << "cannot import '" << imp.path << "': " << denied;
+      ok = false;
+      continue;
+    }
     if (!fs::exists(file)) {
       diags_.error(imp.loc) << "cannot find module '" << imp.path << "'";
       ok = false;

@@ -8,11 +8,13 @@
 #include "runtime/Formats.h"
 
 #include "runtime/Errors.h"
+#include "runtime/SafeWrite.h"
 #include "runtime/Sandbox.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -21,8 +23,6 @@
 #include <set>
 #include <sstream>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace ptl {
 
@@ -51,42 +51,8 @@ std::string readBytes(const std::string &path, size_t limit = SIZE_MAX) {
   return data;
 }
 
-/// Writes a whole file atomically: the bytes go to a temporary file beside
-/// it (`PATH.ptl-partial`), are flushed to the disk (fsync), and the file
-/// then replaces `path` (rename), so a failed or interrupted write -- an
-/// error, a full disk, the process killed at any moment -- leaves any
-/// existing file unchanged. A temporary file left by a killed process is
-/// simply overwritten by the next save. The path is checked against the
-/// sandbox first (runtime/Sandbox.h).
-void writeBytes(const std::string &path, const std::string &bytes) {
-  checkPathAccess(path, PathAccess::Write);
-  std::string tmp = path + ".ptl-partial";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) fail(path, std::string("cannot open file for writing: ") + std::strerror(errno));
-  auto abandon = [&](const std::string &what) {
-    int e = errno;
-    ::close(fd);
-    std::remove(tmp.c_str());
-    fail(path, what + ": " + std::strerror(e));
-  };
-  for (size_t done = 0; done < bytes.size();) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) abandon("write error");
-    done += (size_t)n;
-  }
-  if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) abandon("write error (fsync)");
-  if (::close(fd) != 0) {
-    int e = errno;
-    std::remove(tmp.c_str());
-    fail(path, std::string("write error: ") + std::strerror(e));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    std::remove(tmp.c_str());
-    fail(path, std::string("cannot replace file: ") + std::strerror(e));
-  }
-}
+/// Writes a whole file atomically, inside the sandbox (runtime/SafeWrite.h).
+void writeBytes(const std::string &path, const std::string &bytes) { writeFileAtomically(path, bytes); }
 
 uint64_t readLE(const std::string &b, size_t at, int bytes) {
   uint64_t v = 0;
@@ -377,6 +343,14 @@ CsvInfo parseCsv(const std::string &path, std::vector<std::vector<float>> *data)
       if (cell.empty() || end != cell.c_str() + cell.size())
         fail(path, "line " + std::to_string(lineNo) + " (row " + std::to_string(info.rows + 1) +
                        "), column '" + info.columns[c] + "': '" + cell + "' is not a number");
+      // A number too large for f32 would silently become inf; `inf` and
+      // `nan` written as such are data (docs/language.md). Underflow rounds
+      // to zero or a subnormal, as any conversion does.
+      if (errno == ERANGE && std::isinf(v))
+        fail(path, "line " + std::to_string(lineNo) + " (row " + std::to_string(info.rows + 1) + "), column '" +
+                       info.columns[c] + "': '" + cell +
+                       "' is out of range for f32 (its largest finite value is 3.4028235e+38; write inf for an "
+                       "infinity)");
       if (data) (*data)[c].push_back(v);
     }
     ++info.rows;

@@ -326,3 +326,76 @@ TEST_CASE("a call over its time or memory budget is a RuntimeError and the engin
   CHECK_THROWS_WITH(m2.function("big")(1.0f), Catch::Contains("memory budget"));
   CHECK(m2.function("small")(2.0f).scalar<float>() == 3.0f);
 }
+
+TEST_CASE("host strings never add statements to generated source: make and load check names", "[api]") {
+  fs::path dir = fs::temp_directory_path() / ("ptl_api_inject_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::path cwd = fs::current_path();
+  fs::current_path(dir); // where an injected save_npy("pwned.npy") would write
+  std::ostringstream out;
+  ptl::EngineOptions opts;
+  opts.out = &out;
+  ptl::Engine e(opts);
+  ptl::Module mod = e.load_string(kModel, "affine.ptl");
+  const std::string inject = "w = a0) save_npy(\"pwned.npy\", ones[2]) print(\"pwned\") let z = Affine(seed = 0";
+  auto refused = [&](const std::function<void()> &f, const std::string &name, const std::string &kind) {
+    try {
+      f();
+      FAIL("accepted: " + name);
+    } catch (const ptl::Error &err) {
+      CHECK_THAT(err.what(), Catch::Contains("'" + name + "' is not a " + kind));
+    }
+  };
+  std::vector<float> w = {1, 2, 3};
+  refused([&] { mod.make("Affine", 0, {{inject, ptl::Tensor::view(w.data(), {3})}}); }, inject, "parameter path");
+  refused([&] { mod.make("Affine", 0, {{"w\nprint(1)", 1.0f}}); }, "w\nprint(1)", "parameter path");
+  refused([&] { mod.make("Affine", 0, {{"w.", 1.0f}}); }, "w.", "parameter path");
+  refused([&] { mod.make("Affine", 0, {{"", 1.0f}}); }, "", "parameter path");
+  const std::string badType = "Affine(seed = 1) print(\"pwned\") fn g() -> Affine = Affine";
+  refused([&] { mod.make(badType, 0); }, badType, "model type");
+  refused([&] { mod.make("Affine(save_npy(\"pwned.npy\", ones[2]))", 0); }, "Affine(save_npy(\"pwned.npy\", ones[2]))",
+          "model type");
+  refused([&] { mod.load(badType, "m.safetensors"); }, badType, "model type");
+  CHECK_THROWS_WITH(mod.save("m\r.safetensors", mod.make("Affine", 0)), Catch::Contains("control character"));
+  CHECK(out.str().empty());
+  CHECK_FALSE(fs::exists(dir / "pwned.npy"));
+  // Good names still work, paths into sub-models and type arguments included.
+  ptl::Module nn = e.load_string("import \"std/nn\"\nmodel Two {\n  l1: Linear(2, 3)\n}\n", "two.ptl");
+  ptl::Value two = nn.make("Two", 0, {{"l1.b", ptl::Tensor::zeros(ptl::DType::F32, {3})}});
+  CHECK(two.param("l1.b").toVector<float>() == std::vector<float>{0, 0, 0});
+  CHECK(nn.make("Linear(2, 3)", 0).paths() == std::vector<std::string>{"W", "b"});
+  fs::current_path(cwd);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a model passed to another module must be of the same type there, not only of the same name", "[api]") {
+  ptl::Engine &e = engine();
+  ptl::Module a = e.load_string("model M {\n  param w: f32 = 2.0 reparam exp\n}\nfn get(m: M) -> f32 = m.w\n", "a.ptl");
+  ptl::Module b = e.load_string("model M {\n  param w: f32 = 2.0\n}\nfn get(m: M) -> f32 = m.w\n", "b.ptl");
+  ptl::Module c = e.load_string("model M {\n  param w: f32[2] = ones() reparam exp\n}\nfn get(m: M) -> f32 = sum(m.w)\n",
+                                "c.ptl");
+  ptl::Module d = e.load_string("model M {\n  param w: f32 = 0.0 reparam exp\n}\nfn get(m: M) -> f32 = m.w * 10.0\n",
+                                "d.ptl");
+  ptl::Module f = e.load_string("model M {\n  param v: f32 = 0.0\n}\nfn get(m: M) -> f32 = m.v\n", "f.ptl");
+  ptl::Value m = a.make("M", 0);
+  CHECK(a.function("get")(m).scalar<float>() == Approx(2.0f));
+  // b's M reads w without the transform: the stored log(2) would come back.
+  try {
+    b.function("get")(m);
+    FAIL("b accepted a's M");
+  } catch (const ptl::Error &err) {
+    std::string what = err.what();
+    CHECK_THAT(what, Catch::Contains("a.ptl's M") && Catch::Contains("b.ptl's M") &&
+                         Catch::Contains("parameter 'w' has 'exp' there, no transform here"));
+  }
+  CHECK_THROWS_WITH(c.function("get")(m), Catch::Contains("parameter 'w' is f32 (stored f32) there, f32[2] (stored f32[2]) here"));
+  CHECK_THROWS_WITH(f.function("get")(m), Catch::Contains("its parameters are w there, v here"));
+  // Inside a tuple too.
+  ptl::Module t = e.load_string("model M {\n  param w: f32 = 2.0\n}\nfn get(p: (f32, M)) -> f32 = p.1.w\n", "t.ptl");
+  CHECK_THROWS_WITH(t.function("get")(ptl::Value::tuple({ptl::Value(1.0f), m})),
+                    Catch::Contains("a.ptl's M") && Catch::Contains("t.ptl's M"));
+  // A module whose M is the same type (other initial values, other methods) takes it.
+  CHECK(d.function("get")(m).scalar<float>() == Approx(20.0f));
+  // And the module keeps working.
+  CHECK(b.function("get")(b.make("M", 0)).scalar<float>() == Approx(2.0f));
+}

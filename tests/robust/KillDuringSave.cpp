@@ -7,20 +7,23 @@
 // random moment, and checks that the checkpoint is always intact: it loads
 // (ptl::readSafetensors validates everything), has the two tensors with
 // their shapes, holds one step's values throughout, and never goes back to
-// an older step. A temporary file a kill leaves behind must not matter: a
-// final run to completion replaces the checkpoint and removes it. Exits 0
+// an older step. A temporary file a kill leaves behind (only a kill between
+// naming it and the rename can: runtime/SafeWrite.h) must not matter: a
+// final run to completion replaces the checkpoint and leaves none of its own. Exits 0
 // on success, 1 with a message on the first failure.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Errors.h"
 #include "runtime/Formats.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -99,6 +102,17 @@ long checkCheckpoint(const fs::path &file) {
   return (long)step;
 }
 
+/// The temporary files of saves of the checkpoint in `dir`
+/// (`ck.safetensors.ptl-partial-XXXXXX`, runtime/SafeWrite.h).
+std::set<std::string> temporaryFiles(const fs::path &dir) {
+  std::set<std::string> names;
+  for (const auto &e : fs::directory_iterator(dir)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind("ck.safetensors.ptl-partial", 0) == 0) names.insert(n);
+  }
+  return names;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -112,10 +126,15 @@ int main(int argc, char **argv) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "save_loop.ptl") << kScript;
-  const fs::path ck = dir / "ck.safetensors", partial = dir / "ck.safetensors.ptl-partial";
+  const fs::path ck = dir / "ck.safetensors";
 
   // A first checkpoint, written by a run that completes.
+  // Its duration (compiling, one save, exiting) sets when the kills come, so
+  // that they land among the saves however loaded the machine is.
+  auto t0 = std::chrono::steady_clock::now();
   int st = waitFor(start(ptlc, dir, 1));
+  long firstMs = (long)std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - t0).count();
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) failWith("the first run failed");
   long last = checkCheckpoint(ck);
   if (last != 1) failWith("the first checkpoint holds step " + std::to_string(last));
@@ -124,24 +143,29 @@ int main(int argc, char **argv) {
   int progressed = 0, leftovers = 0;
   for (int r = 0; r < rounds; ++r) {
     pid_t pid = start(ptlc, dir, 1000000);
-    // Compiling takes a moment; then every save takes a few milliseconds.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 900));
+    // Compiling takes about as long as the whole first run; then every save
+    // takes a few milliseconds: kill somewhere in the following second or so.
+    long spread = std::max(900L, firstMs);
+    std::this_thread::sleep_for(std::chrono::milliseconds(firstMs + 100 + (long)(rng() % spread)));
     kill(pid, SIGKILL);
     st = waitFor(pid);
     if (!WIFSIGNALED(st)) failWith("the saving run ended before it was killed");
     long step = checkCheckpoint(ck); // a new run starts again from step 1
     if (step > 1) ++progressed;
-    if (fs::exists(partial)) ++leftovers;
+    size_t left = temporaryFiles(dir).size();
     std::printf("round %d: killed; the checkpoint holds step %ld%s\n", r + 1, step,
-                fs::exists(partial) ? " (a temporary file was left)" : "");
+                left > (size_t)leftovers ? " (a temporary file was left)" : "");
+    leftovers = (int)left;
   }
   if (progressed == 0) failWith("no round was killed while saving (the runs never got past compiling)");
 
-  // A run to completion replaces the checkpoint whatever a kill left behind.
+  // A run to completion replaces the checkpoint whatever a kill left behind,
+  // and leaves no temporary file of its own.
+  std::set<std::string> before = temporaryFiles(dir);
   st = waitFor(start(ptlc, dir, 3));
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) failWith("the final run failed");
   if (checkCheckpoint(ck) != 3) failWith("the final checkpoint is not step 3");
-  if (fs::exists(partial)) failWith("a temporary file remains after a completed save");
+  if (temporaryFiles(dir) != before) failWith("a temporary file remains after a completed save");
   std::printf("PASS: %d kills during save, %d left a temporary file; the checkpoint was intact every time\n",
               rounds, leftovers);
   fs::remove_all(dir);

@@ -18,11 +18,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace ptl;
@@ -197,6 +199,138 @@ TEST_CASE("Sandbox: the runtime's file functions obey the policy in force", "[sa
     CHECK_THROWS_AS(readNpy((d.outside / "a.npy").string()), RuntimeFault);
   }
   CHECK(readNpy((d.outside / "a.npy").string()).shape() == Shape{3});
+}
+
+/// The names in `dir`, sorted.
+static std::vector<std::string> namesIn(const fs::path &dir) {
+  std::vector<std::string> names;
+  for (const auto &e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_CASE("Sandbox: a save never follows a link planted at its temporary file", "[sandbox]") {
+  SandboxDirs d;
+  writeText(d.outside / "victim", "precious");
+  // The old temporary name, and a few guesses at new ones, all linked outside.
+  fs::create_symlink("../outside/victim", d.inside / "out.npy.ptl-partial");
+  fs::create_symlink("../outside/victim", d.inside / "out.npy.ptl-partial-aaaaaa");
+  fs::create_symlink(d.outside / "victim", d.inside / "m.safetensors.ptl-partial");
+  ScopedPathPolicy scope(d.policy());
+  Tensor t = Tensor::zeros(DType::F32, {4});
+  writeNpy((d.inside / "out.npy").string(), t);
+  writeSafetensors((d.inside / "m.safetensors").string(), {{"w", t}});
+  std::ifstream in(d.outside / "victim");
+  std::string victim((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(victim == "precious");
+  CHECK(readNpy((d.inside / "out.npy").string()).shape() == Shape{4});
+  CHECK(fs::is_regular_file(fs::symlink_status(d.inside / "out.npy")));
+  CHECK(fs::is_regular_file(fs::symlink_status(d.inside / "m.safetensors")));
+  // Nothing new beside the targets: no temporary file, no link.
+  CHECK(namesIn(d.inside) == std::vector<std::string>{"m.safetensors", "m.safetensors.ptl-partial", "out.npy",
+                                                      "out.npy.ptl-partial", "out.npy.ptl-partial-aaaaaa", "sub"});
+  CHECK(namesIn(d.outside) == std::vector<std::string>{"victim"});
+}
+
+TEST_CASE("Sandbox: a save writes the resolved path the check allowed", "[sandbox]") {
+  SandboxDirs d;
+  Tensor t = Tensor::zeros(DType::F32, {2});
+  // A link inside pointing inside: the file it points to is replaced, the link stays.
+  fs::create_symlink("sub/real.npy", d.inside / "alias.npy");
+  // A link to a directory outside, and a dangling link pointing outside.
+  fs::create_directory_symlink(d.outside, d.inside / "dir_link");
+  fs::create_symlink(d.outside / "new.npy", d.inside / "dangling.npy");
+  ScopedPathPolicy scope(d.policy());
+  writeNpy((d.inside / "alias.npy").string(), t);
+  CHECK(fs::is_symlink(d.inside / "alias.npy"));
+  CHECK(fs::is_regular_file(fs::symlink_status(d.inside / "sub/real.npy")));
+  CHECK_THROWS_WITH(writeNpy((d.inside / "dir_link/x.npy").string(), t), Catch::Contains("cannot write"));
+  CHECK_THROWS_WITH(writeNpy((d.inside / "dangling.npy").string(), t), Catch::Contains("cannot write"));
+  CHECK(namesIn(d.outside).empty());
+  // A failed write (the target is a directory) leaves no temporary file.
+  CHECK_THROWS_WITH(writeNpy((d.inside / "sub").string(), t), Catch::Contains("cannot replace a directory"));
+  fs::create_directory(d.inside / "full");
+  fs::create_directory(d.inside / "full/x.npy");
+  CHECK_THROWS_AS(writeNpy((d.inside / "full/x.npy").string(), t), RuntimeFault);
+  CHECK(namesIn(d.inside / "full") == std::vector<std::string>{"x.npy"});
+  CHECK(namesIn(d.inside / "sub") == std::vector<std::string>{"real.npy"});
+}
+
+TEST_CASE("Files: saving keeps the replaced file's mode; a new file gets the umask's", "[sandbox]") {
+  SandboxDirs d;
+  Tensor t = Tensor::zeros(DType::F32, {2});
+  auto modeOf = [](const fs::path &p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+  };
+  mode_t saved = ::umask(022);
+  fs::path ck = d.inside / "ck.safetensors";
+  writeSafetensors(ck.string(), {{"w", t}});
+  CHECK(modeOf(ck) == 0644);
+  REQUIRE(::chmod(ck.c_str(), 0600) == 0);
+  writeSafetensors(ck.string(), {{"w", t}});
+  CHECK(modeOf(ck) == 0600);
+  REQUIRE(::chmod(ck.c_str(), 0640) == 0);
+  writeNpy(ck.string(), t);
+  CHECK(modeOf(ck) == 0640);
+  ::umask(077);
+  writeNpy((d.inside / "private.npy").string(), t);
+  CHECK(modeOf(d.inside / "private.npy") == 0600);
+  ::umask(saved);
+}
+
+TEST_CASE("Sandbox: imports follow the rule of data files, the standard library allowed", "[sandbox]") {
+  SandboxDirs d;
+  writeText(d.outside / "lib.ptl", "fn f() -> f32 = 1.0\n");
+  writeText(d.inside / "sub/ok.ptl", "fn g() -> f32 = 2.0\n");
+  writeText(d.inside / "sub/chain.ptl", "import \"../../outside/lib\"\nfn h() -> f32 = f()\n");
+  writeText(d.outside / "passwd", "root:x:0:0:root:/root:/bin/bash\n");
+  fs::create_symlink(d.outside / "passwd", d.inside / "passwd.ptl");
+  fs::create_symlink(d.outside, d.inside / "dir_link");
+  ScopedPathPolicy scope(d.policy());
+  // Compiles FILE (written with `src`) from disk; the diagnostics as "line:col: message".
+  auto compileFile = [&](const std::string &name, const std::string &src, std::string &errors) {
+    writeText(d.inside / name, src);
+    Compilation c(nullptr);
+    c.diagnostics().setQuiet(true);
+    std::unique_ptr<ir::Module> m;
+    if (c.loadFile((d.inside / name).string())) m = c.elaborate(ElaborateOptions{});
+    for (const ReportedDiagnostic &r : c.diagnostics().all())
+      errors += std::to_string(r.loc.line) + ":" + std::to_string(r.loc.col) + ": " + r.message + "\n";
+    return m != nullptr;
+  };
+  struct Case {
+    std::string src, needle;
+  };
+  std::vector<Case> refused = {
+      {"import \"../outside/lib\"\nprint(f())\n", "cannot import '../outside/lib': cannot read"},
+      {"import \"" + (d.outside / "lib").string() + "\"\nprint(f())\n", "cannot read '" + (d.outside / "lib.ptl").string()},
+      {"import \"passwd\"\nprint(1.0)\n", "resolves to '" + (d.outside / "passwd").string() + "'"},
+      {"import \"dir_link/lib\"\nprint(f())\n", "cannot import 'dir_link/lib'"},
+      {"import \"sub/chain\"\nprint(h())\n", "cannot import '../../outside/lib'"},
+  };
+  for (const Case &c : refused) {
+    INFO(c.src);
+    std::string errors;
+    CHECK_FALSE(compileFile("main.ptl", c.src, errors));
+    CHECK_THAT(errors, Catch::Contains(c.needle) && Catch::Contains("outside the directories this script may access"));
+    // Nothing of the file outside is shown (no syntax error quoting it).
+    CHECK_THAT(errors, !Catch::Contains("root:x"));
+    CHECK_THAT(errors, !Catch::Contains("cannot find module"));
+  }
+  // The first refusal is at the import (line 1, column 1), in the importing file.
+  std::string errors;
+  CHECK_FALSE(compileFile("main.ptl", "import \"../outside/lib\"\nprint(f())\n", errors));
+  CHECK_THAT(errors, Catch::StartsWith("1:1: cannot import"));
+  // Inside, and the standard library, are allowed.
+  errors.clear();
+  CHECK(compileFile("main.ptl", "import \"sub/ok\"\nimport \"std/nn\"\nprint(g())\n", errors));
+  CHECK(errors.empty());
+  // With no policy, everything goes.
+  ScopedPathPolicy open{PathPolicy()};
+  errors.clear();
+  CHECK(compileFile("main.ptl", "import \"../outside/lib\"\nprint(f())\n", errors));
 }
 
 TEST_CASE("Sandbox: the checker reports a refused path at the path argument", "[sandbox]") {

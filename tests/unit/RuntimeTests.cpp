@@ -338,6 +338,32 @@ TEST_CASE("CSV reading and errors", "[runtime][csv]") {
   CHECK_THROWS_AS(readCsv((dir / "e.csv").string()), RuntimeFault);
 }
 
+TEST_CASE("CSV: a number out of f32's range is an error naming the cell; inf and nan as written are data",
+          "[runtime][csv]") {
+  fs::path dir = scratch("csv_range");
+  for (const char *big : {"1e999", "-1e999", "3.5e38", "1e39"}) {
+    INFO(big);
+    spit(dir / "big.csv", std::string("a,b\n1,2\n3,") + big + "\n");
+    std::string where = (dir / "big.csv").string() + ": line 3 (row 2), column 'b': '" + big +
+                        "' is out of range for f32";
+    CHECK_THROWS_WITH(inspectCsv((dir / "big.csv").string()), Catch::StartsWith(where));
+    CHECK_THROWS_WITH(readCsv((dir / "big.csv").string()), Catch::StartsWith(where));
+  }
+  // The largest finite f32, tiny numbers (rounded to zero or a subnormal),
+  // and infinities and NaN written as such load as they are.
+  spit(dir / "ok.csv", "a,b,c,d\n3.4028235e38,1e-50,inf,nan\n-3.4028235e38,1e-40,-inf,-nan\n");
+  auto cols = readCsv((dir / "ok.csv").string());
+  REQUIRE(cols.size() == 4);
+  CHECK(cols[0].tensor.getDouble(0) == (double)std::numeric_limits<float>::max());
+  CHECK(cols[0].tensor.getDouble(1) == -(double)std::numeric_limits<float>::max());
+  CHECK(cols[1].tensor.getDouble(0) == 0.0);
+  CHECK(cols[1].tensor.getDouble(1) > 0.0);
+  CHECK(std::isinf(cols[2].tensor.getDouble(0)));
+  CHECK(cols[2].tensor.getDouble(1) < 0);
+  CHECK(std::isnan(cols[3].tensor.getDouble(0)));
+  CHECK(std::isnan(cols[3].tensor.getDouble(1)));
+}
+
 TEST_CASE("safetensors round trip with metadata", "[runtime][safetensors]") {
   fs::path dir = scratch("st");
   std::string p = (dir / "m.safetensors").string();

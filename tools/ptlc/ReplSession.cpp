@@ -14,6 +14,7 @@
 #include "ir/passes/Passes.h"
 #include "ir/interp/Interpreter.h"
 #include "runtime/Errors.h"
+#include "runtime/Sandbox.h"
 
 #include <algorithm>
 #include <cmath>
@@ -479,6 +480,12 @@ bool Session::cmdLoad(const std::string &path) {
   }
   std::string p = path;
   if (p.size() >= 2 && p.front() == '"' && p.back() == '"') p = p.substr(1, p.size() - 2);
+  // The session's sandbox (ptlc's, runtime/Sandbox.h) governs scripts as data files.
+  std::string denied = currentPathPolicy()->denial(p, PathAccess::Read);
+  if (!denied.empty()) {
+    reportError(":load: " + denied);
+    return false;
+  }
   std::ifstream in(p, std::ios::binary);
   if (!in) {
     reportError("cannot open '" + p + "'");

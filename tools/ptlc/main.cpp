@@ -22,9 +22,11 @@
 //   --max-tensor-bytes N             reject (at check time) a tensor over N bytes
 //                                    (default 4G; 0 = no limit; K/M/G suffixes)
 //   --max-loop-trips N               reject a loop nest of more iterations (default 1e10)
-//   --time-budget S, --memory-budget N  (run) stop after S seconds, or when tensors
-//                                    hold more than N bytes (these runs use the
-//                                    interpreter, which checks them between ops)
+//   --time-budget S, --memory-budget N  (run) stop with a located error after S
+//                                    seconds, or when tensors hold more than N bytes
+//                                    (these runs use the interpreter, which checks
+//                                    them between ops; --jit with them says so)
+// A bad option value (negative, NaN, not a number) is refused: exit 1.
 //
 // Command-line parsing uses CLI11 (Debian's libcli11-dev): subcommands,
 // typed options and generated --help, with no code of our own to maintain.
@@ -54,17 +56,24 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <new>
 #include <sstream>
 
 namespace fs = std::filesystem;
 using namespace ptl;
 
 namespace {
+
+/// What the driver is doing, for the message when memory runs out:
+/// "compiling" until a script starts to run, then "running".
+const char *gPhase = "compiling";
 
 /// Options shared by the subcommands.
 struct DriverOptions {
@@ -275,8 +284,13 @@ int cmdRun(const DriverOptions &o) {
   if (!m) return 1;
   ir::InterpOptions io;
   io.baseDir = fs::path(o.file).parent_path().string();
-  // Native code unless --interp, or a budget only the interpreter enforces.
+  io.timeBudgetSeconds = o.timeBudget;
+  io.memoryBudgetBytes = o.memoryBudget;
+  // Native code unless --interp, or a budget: only the interpreter checks
+  // budgets (between ops and at every allocation), so a budgeted run uses it.
   bool budgeted = o.timeBudget > 0 || o.memoryBudget > 0;
+  if (budgeted && o.jit)
+    std::cerr << "ptlc: note: --time-budget and --memory-budget run the script in the reference interpreter\n";
   if (!o.interp && !budgeted) {
     std::string error;
     backend::EngineOptions eo;
@@ -291,6 +305,7 @@ int cmdRun(const DriverOptions &o) {
       auto t2 = Clock::now();
       int64_t allocsBefore = Tensor::totalAllocations();
       Tensor::resetPeakBytes();
+      gPhase = "running";
       try {
         engine->call("main", {});
       } catch (const RuntimeFault &f) {
@@ -307,6 +322,7 @@ int cmdRun(const DriverOptions &o) {
   auto tRun = Clock::now(); // after any JIT attempt: compile_ms covers it
   int64_t allocsBefore = Tensor::totalAllocations();
   Tensor::resetPeakBytes();
+  gPhase = "running";
   try {
     interp.call("main", {});
   } catch (const RuntimeFault &f) {
@@ -348,16 +364,50 @@ int cmdOpt(const DriverOptions &o) {
   return 0;
 }
 
-} // namespace
+//===----------------------------------------------------------------------===//
+// Option validators: a bad value is refused with a message, exit 1
+//===----------------------------------------------------------------------===//
 
-int main(int argc, char **argv) {
+/// A whole number >= 0 (digits only): --max-loop-trips.
+const CLI::Validator kCount(
+    [](std::string &s) -> std::string {
+      if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+        return "expected a whole number of at least 0 (0: no limit), got '" + s + "'";
+      return "";
+    },
+    "COUNT>=0");
+
+/// A finite number of seconds >= 0: --time-budget.
+const CLI::Validator kSeconds(
+    [](std::string &s) -> std::string {
+      char *end = nullptr;
+      double v = std::strtod(s.c_str(), &end);
+      if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v) || v < 0)
+        return "expected a finite number of seconds of at least 0 (0: no budget), got '" + s + "'";
+      return "";
+    },
+    "SECONDS>=0");
+
+/// A byte size >= 0, checked before CLI::AsSizeValue turns its K/M/G suffix
+/// into bytes: --max-tensor-bytes, --memory-budget.
+const CLI::Validator kSize(
+    [](std::string &s) -> std::string {
+      size_t digits = s.find_first_not_of("0123456789");
+      if (s.empty() || digits == 0)
+        return "expected a size in bytes of at least 0, with an optional K, M or G suffix (0: no limit), got '" +
+               s + "'";
+      return "";
+    },
+    "BYTES>=0");
+
+/// The driver: parses the command line and runs the subcommand.
+int driverMain(int argc, char **argv, DriverOptions &o) {
   CLI::App app{"ptlc: the PTL compiler — run, check and inspect .ptl scripts (no arguments: the REPL)"};
   app.set_version_flag("--version", std::function<std::string()>([] {
                          return std::string("ptlc ") + PTL_VERSION + "\nfloat matrix products: " +
                                 ptl::floatGemmDescription();
                        }),
                        "Display the version and what runs large float matrix products, and exit");
-  DriverOptions o;
   app.add_option("--emit", o.emit, emitHelp())->check(CLI::IsMember(emitKindNames()));
   app.add_flag("--print-ir-after-all", o.printAfterAll, "Print the IR after every pass (to stderr)");
   app.add_flag("--no-passes", o.noPasses, "With --emit=ir: print the IR as elaborated, before any pass");
@@ -398,14 +448,21 @@ int main(int argc, char **argv) {
     a->add_flag("--no-sandbox", o.noSandbox, "Let the script read and write any file");
     a->add_option("--max-tensor-bytes", o.limits.maxTensorBytes,
                   "Reject a program with a tensor over this many bytes (default 4G; 0: no limit)")
+        ->check(kSize)
         ->transform(CLI::AsSizeValue(false));
     a->add_option("--max-loop-trips", o.limits.maxLoopTrips,
-                  "Reject a program with a loop nest of more iterations (default 10000000000; 0: no limit)");
+                  "Reject a program with a loop nest of more iterations (default 10000000000; 0: no limit)")
+        ->check(kCount);
   }
-  run->add_option("--time-budget", o.timeBudget, "Stop the run with an error after this many seconds (runs in the interpreter)")
-      ->check(CLI::NonNegativeNumber);
+  run->add_option("--time-budget", o.timeBudget,
+                  "Stop the run with a located error after this many seconds (0: no budget; a budgeted run "
+                  "uses the reference interpreter, which checks it between ops)")
+      ->check(kSeconds);
   run->add_option("--memory-budget", o.memoryBudget,
-                  "Stop the run with an error when its tensors hold more than this many bytes (K/M/G suffixes)")
+                  "Stop the run with a located error when its tensors hold more than this many bytes (K/M/G "
+                  "suffixes; 0: no budget; a budgeted run uses the reference interpreter, which checks it at "
+                  "every allocation)")
+      ->check(kSize)
       ->transform(CLI::AsSizeValue(false));
 
   auto *opt = app.add_subcommand("opt", "Parse textual IR, verify it and print it again");
@@ -436,5 +493,23 @@ int main(int argc, char **argv) {
   }
   if (!o.file.empty()) return cmdRun(o);
   // No subcommand and no file: the REPL (tools/ptlc/Repl.h), in the sandbox set above.
+  gPhase = "running the REPL";
   return repl::runRepl({});
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  DriverOptions o;
+  try {
+    return driverMain(argc, argv, o);
+  } catch (const std::bad_alloc &) {
+    // Memory ran out outside the places that report it at a source line
+    // (tensor allocations, the JIT's frames): in the compiler itself, e.g.
+    // under a low `ulimit -v`. Unwinding has freed what the failed step held.
+    std::cout.flush();
+    std::cerr << "ptlc: error: out of memory while " << gPhase << (o.file.empty() ? "" : " " + o.file)
+              << " (more memory, or a smaller program, is needed)\n";
+    return 1;
+  }
 }
