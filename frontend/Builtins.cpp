@@ -508,6 +508,7 @@ static const std::map<std::string, Builtin> &builtins() {
                    SValue r = x;
                    r.constant.reset();
                    r.weak = false;
+                   r.type.tangent = x.type.isModel(); // stored coordinates, no transforms (docs/language.md)
                    E.b().setLoc(E.irLoc(a.loc));
                    for (ir::Value *&l : r.leaves) l = E.b().constant(l->type(), val);
                    return r;

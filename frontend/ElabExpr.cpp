@@ -744,6 +744,7 @@ SValue Elaborator::gradOf(const SValue &e, const SValue &x, bool withValue, Sour
   }
   SValue grad;
   grad.type = x.type;
+  grad.type.tangent = x.type.isModel(); // derivatives w.r.t. the stored leaves: no transforms
   unsigned k = withValue ? 1 : 0;
   for (size_t i = 0; i < x.leaves.size(); ++i)
     grad.leaves.push_back(trainable[i] ? g->result(k++) : b().constant(x.leaves[i]->type(), 0));

@@ -126,6 +126,17 @@ bool SType::operator==(const SType &o) const {
   return false;
 }
 
+SType withoutTangent(SType t) {
+  t.tangent = false;
+  for (SType &e : t.elems) e = withoutTangent(e);
+  return t;
+}
+
+void copyTangent(SType &to, const SType &from) {
+  to.tangent = from.tangent;
+  for (size_t i = 0; i < to.elems.size() && i < from.elems.size(); ++i) copyTangent(to.elems[i], from.elems[i]);
+}
+
 } // namespace ptl::sema
 
 std::vector<ptl::ir::Type> ptl::HostType::flat() const {
