@@ -477,6 +477,22 @@ ir::Value *Elaborator::guardWrite(const Leaf &l, ir::Value *x, SourceLoc loc) {
   return x;
 }
 
+void Elaborator::guardStoredWrite(const Leaf &l, ir::Value *u, SourceLoc loc) {
+  std::optional<ConstraintSpec> domain = domainOf(l.transform);
+  if (!domain) return;
+  ir::Loc saved = b().loc();
+  b().setLoc(irLoc(loc));
+  emitCheck(b(), applyTransform(l.transform, u), nullptr, *domain, l.path, kDomainMessage);
+  b().setLoc(saved);
+}
+
+SValue Elaborator::emitLoadChecks(const SValue &model, SourceLoc loc) {
+  if (!model.type.isModel()) return model;
+  for (size_t i = model.type.leafBegin; i < model.type.leafEnd; ++i)
+    guardStoredWrite(model.type.model->leaves[i], model.leaves[i - model.type.leafBegin], loc);
+  return emitChecks(model, nullptr, loc, false);
+}
+
 SValue Elaborator::emitChecks(const SValue &model, ir::Value *step, SourceLoc loc, bool project) {
   SValue r = model;
   if (!model.type.isModel()) return r;
@@ -828,6 +844,10 @@ SValue Elaborator::writeMember(const SValue &model, const std::vector<std::strin
       if (raw) checked.transform = Transform{};
       x = guardWrite(checked, x, loc);
       if (!x) return SValue::poison();
+    } else if (!model.type.tangent) {
+      // A raw write of a transformed leaf is validated like an initial value:
+      // the value it reads as must lie strictly inside the domain.
+      guardStoredWrite(l, x, loc);
     }
     ir::Value *stored = raw ? x : invertTransform(l.transform, x);
     stored->setName(l.path);

@@ -303,6 +303,13 @@ public:
   /// with `project`, each leaf with a `project` bound is projected instead.
   /// Ops are located at `loc`. Returns the model to use from here on.
   SValue emitChecks(const SValue &model, ir::Value *step, SourceLoc loc, bool project);
+  /// Validates a stored value `u` written to a transformed leaf (`load`, a
+  /// raw write) like an initial value: forward(u) must lie strictly inside
+  /// the bijector's domain (so `u` is finite), else a run-time error at `loc`.
+  void guardStoredWrite(const Leaf &l, ir::Value *u, SourceLoc loc);
+  /// The checks of a loaded model: every transformed leaf as in
+  /// guardStoredWrite, then emitChecks' `check` bounds.
+  SValue emitLoadChecks(const SValue &model, SourceLoc loc);
   SValue modelArith(ast::BinaryOp op, const SValue &a, const SValue &b, SourceLoc loc);
   SValue modelUnary(ir::OpKind kind, const SValue &a, SourceLoc loc);
   SValue stopGradModel(const SValue &m, const std::function<bool(const std::string &)> &match);

@@ -105,6 +105,33 @@ void inlineCalls(Module &m, Region &r, size_t limit) {
   }
 }
 
+/// Does `target` depend on `from` through the plain dataflow of `r`,
+/// stop_grad included (a stop_grad passes its operand on; an op with
+/// regions depends on whatever its operands or its regions' ops use)?
+/// A grad input with no adjoint that reaches the target this way was frozen
+/// on purpose (by a `stop_grad` expression, annotation or selector block).
+bool reachesIgnoringStopGrad(Region &r, Value *from, Value *target) {
+  std::set<const Value *> dep{from};
+  // An op depends on `dep` if an operand of it or of any op nested in it does.
+  std::function<bool(Op &)> uses = [&](Op &op) {
+    bool any = false;
+    for (Value *v : op.operands())
+      if (dep.count(v)) any = true;
+    for (unsigned i = 0; i < op.numRegions(); ++i) {
+      Region &inner = *op.region(i);
+      if (any) // conservatively, every region argument (loop-carried values, indices)
+        for (const auto &a : inner.arguments()) dep.insert(a.get());
+      for (const auto &o : inner.ops())
+        if (uses(*o)) any = true;
+    }
+    if (any)
+      for (Value *v : op.results()) dep.insert(v);
+    return any;
+  };
+  for (const auto &op : r.ops()) uses(*op);
+  return dep.count(target) > 0;
+}
+
 /// Replaces one grad op by its forward copy and reverse sweep.
 void expandOne(Module &m, Op &g, std::map<std::string, Function *> &vjps, std::vector<GradWarning> *warnings,
                const AutodiffOptions &options) {
@@ -129,7 +156,7 @@ void expandOne(Module &m, Op &g, std::map<std::string, Function *> &vjps, std::v
     Value *a = ra.args[k];
     if (!a) {
       a = b.constant(g.operand(k)->type(), 0);
-      if (warnings && k < names.size())
+      if (warnings && k < names.size() && !reachesIgnoringStopGrad(region, region.argument(k), target))
         warnings->push_back({g.loc(), "'" + names[k] + "' gets no gradient here: the differentiated value does "
                                       "not depend on it"});
     }
