@@ -145,6 +145,10 @@ TEST_CASE("set_param writes through the transform and set_raw checks the stored 
   CHECK_THROWS_AS(m.set_raw("w", ptl::Tensor::zeros(ptl::DType::F32, {4})), ptl::RuntimeError);
   CHECK_THROWS_AS(m.raw("nope"), ptl::RuntimeError);
   CHECK_THROWS_AS(m.set_param("s", ptl::Tensor::scalar(ptl::DType::F32, -1.0)), ptl::RuntimeError);
+  // A transformed leaf's stored value is validated like an initial value: NaN and inf are refused.
+  CHECK_THROWS_AS(m.set_raw("s", ptl::Tensor::scalar(ptl::DType::F32, std::nan(""))), ptl::RuntimeError);
+  CHECK_THROWS_AS(m.set_raw("s", ptl::Tensor::scalar(ptl::DType::F32, INFINITY)), ptl::RuntimeError);
+  CHECK(m.param("s").scalar<float>() == Approx(std::log(2.0)).epsilon(1e-6)); // unchanged
 }
 
 TEST_CASE("a gradient comes back as a model value and matches the closed form", "[api]") {
