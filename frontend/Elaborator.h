@@ -59,6 +59,7 @@ struct HostType {
   };
   std::vector<Leaf> leaves;          ///< Model: every leaf of the whole model
   size_t leafBegin = 0, leafEnd = 0; ///< Model: the leaves this value holds (a sub-tree if not all)
+  bool tangent = false;              ///< Model: a gradient-like value (SType::tangent)
   /// A model value that holds only part of its model (`m.l2`).
   bool isSubtree() const { return kind == Model && (leafBegin != 0 || leafEnd != leaves.size()); }
   /// The IR types this type flattens to.

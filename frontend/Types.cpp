@@ -106,6 +106,7 @@ HostType SType::describe() const {
     h.leaves = describeLeaves(*model);
     h.leafBegin = leafBegin;
     h.leafEnd = leafEnd;
+    h.tangent = tangent;
     break;
   }
   for (const SType &e : elems) h.elems.push_back(e.describe());
