@@ -12,6 +12,7 @@
 
 #include <cassert>
 #include <functional>
+#include <optional>
 #include <set>
 
 namespace ptl::ir {
@@ -105,31 +106,27 @@ void inlineCalls(Module &m, Region &r, size_t limit) {
   }
 }
 
-/// Does `target` depend on `from` through the plain dataflow of `r`,
-/// stop_grad included (a stop_grad passes its operand on; an op with
-/// regions depends on whatever its operands or its regions' ops use)?
-/// A grad input with no adjoint that reaches the target this way was frozen
-/// on purpose (by a `stop_grad` expression, annotation or selector block).
-bool reachesIgnoringStopGrad(Region &r, Value *from, Value *target) {
-  std::set<const Value *> dep{from};
-  // An op depends on `dep` if an operand of it or of any op nested in it does.
-  std::function<bool(Op &)> uses = [&](Op &op) {
-    bool any = false;
-    for (Value *v : op.operands())
-      if (dep.count(v)) any = true;
-    for (unsigned i = 0; i < op.numRegions(); ++i) {
-      Region &inner = *op.region(i);
-      if (any) // conservatively, every region argument (loop-carried values, indices)
-        for (const auto &a : inner.arguments()) dep.insert(a.get());
-      for (const auto &o : inner.ops())
-        if (uses(*o)) any = true;
-    }
-    if (any)
-      for (Value *v : op.results()) dep.insert(v);
-    return any;
+/// The values of `r` that `target` depends on through the plain dataflow,
+/// stop_grad included (a stop_grad passes its operand on): one backward walk
+/// over `r`'s ops; an op with regions that is needed needs every value its
+/// nested ops use. A grad input with no adjoint that is in this set was
+/// frozen on purpose (by a `stop_grad` expression, annotation or selector
+/// block); one that is not never reaches the target.
+std::set<const Value *> dependenciesIgnoringStopGrad(Region &r, Value *target) {
+  std::set<const Value *> needed{target};
+  std::function<void(Op &)> needAll = [&](Op &op) {
+    for (Value *v : op.operands()) needed.insert(v);
+    for (unsigned i = 0; i < op.numRegions(); ++i)
+      for (const auto &inner : op.region(i)->ops()) needAll(*inner);
   };
-  for (const auto &op : r.ops()) uses(*op);
-  return dep.count(target) > 0;
+  const auto &ops = r.ops();
+  for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
+    bool isNeeded = false;
+    for (Value *v : (*it)->results())
+      if (needed.count(v)) isNeeded = true;
+    if (isNeeded) needAll(**it);
+  }
+  return needed;
 }
 
 /// Replaces one grad op by its forward copy and reverse sweep.
@@ -152,11 +149,13 @@ void expandOne(Module &m, Op &g, std::map<std::string, Function *> &vjps, std::v
   bool withValue = g.boolAttr("with_value");
   if (withValue) results.push_back(ra.yields[0]);
   std::vector<std::string> names = g.strsAttr("wrt_names");
+  std::optional<std::set<const Value *>> reached; // computed at the first input with no adjoint
   for (unsigned k = 0; k < g.numOperands(); ++k) {
     Value *a = ra.args[k];
     if (!a) {
       a = b.constant(g.operand(k)->type(), 0);
-      if (warnings && k < names.size() && !reachesIgnoringStopGrad(region, region.argument(k), target))
+      if (warnings && !reached) reached = dependenciesIgnoringStopGrad(region, target);
+      if (warnings && k < names.size() && !reached->count(region.argument(k)))
         warnings->push_back({g.loc(), "'" + names[k] + "' gets no gradient here: the differentiated value does "
                                       "not depend on it"});
     }
