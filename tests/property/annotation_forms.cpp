@@ -10,12 +10,17 @@
 // statements move). A placement rejected while another compiles is a
 // failure too.
 //
-// Usage: ptl_annotation_forms [--seed S] [--programs N] [--seconds T]
+// Every K-th program (default 20; 0 for none) also runs as native code (the
+// JIT of `ptlc run`) in every placement, which must agree with the
+// interpreter exactly.
+//
+// Usage: ptl_annotation_forms [--seed S] [--programs N] [--seconds T] [--jit-every K]
 // Runs N programs (default 200) from the fixed seed S (default 14) or for
 // T seconds (default 60), whichever ends first, and fails if fewer than a
 // quarter of the programs ran (the property would hold vacuously).
 //
 //===----------------------------------------------------------------------===//
+#include "backend/Engine.h"
 #include "frontend/Compiler.h"
 #include "fuzz/FuzzCommon.h"
 #include "fuzz/ProgramGen.h"
@@ -49,8 +54,10 @@ struct Result {
 };
 
 /// Compiles `source` as `ptlc run --interp` does and runs `main` in the
-/// interpreter with a time and memory budget.
-Result run(const std::string &source) {
+/// interpreter with a time and memory budget; with `native`, runs it as
+/// native code instead (as `ptlc run`), when the backend compiles `main`
+/// (`*compiled` says whether it did).
+Result run(const std::string &source, bool native = false, bool *compiled = nullptr) {
   static FILE *devNull = std::fopen("/dev/null", "w");
   Result r;
   Compilation c(devNull);
@@ -67,6 +74,23 @@ Result run(const std::string &source) {
     return r;
   }
   std::ostringstream out, err;
+  if (native) {
+    backend::EngineOptions eo;
+    eo.out = &out;
+    eo.host.out = &out;
+    eo.host.err = &err;
+    std::unique_ptr<backend::Engine> engine = backend::Engine::create(*m, eo, error);
+    if (compiled) *compiled = engine && engine->isCompiled("main");
+    if (!engine || !engine->isCompiled("main")) return r;
+    try {
+      engine->call("main", {});
+    } catch (const RuntimeFault &f) {
+      r.fault = f.what();
+    }
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
   ir::InterpOptions io;
   io.out = &out;
   io.err = &err;
@@ -104,12 +128,14 @@ int main(int argc, char **argv) {
   unsigned long seed = 14;
   long programs = 200;
   double seconds = 60;
+  long jitEvery = 20;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--seed")) seed = std::strtoul(argv[i + 1], nullptr, 10);
     else if (!std::strcmp(argv[i], "--programs")) programs = std::strtol(argv[i + 1], nullptr, 10);
     else if (!std::strcmp(argv[i], "--seconds")) seconds = std::strtod(argv[i + 1], nullptr);
+    else if (!std::strcmp(argv[i], "--jit-every")) jitEvery = std::strtol(argv[i + 1], nullptr, 10);
     else {
-      std::fprintf(stderr, "usage: %s [--seed S] [--programs N] [--seconds T]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--seed S] [--programs N] [--seconds T] [--jit-every K]\n", argv[0]);
       return 2;
     }
   }
@@ -118,7 +144,7 @@ int main(int argc, char **argv) {
                                             AnnotationPlacement::SubPath, AnnotationPlacement::NestedPath};
   std::mt19937_64 rng(seed);
   auto start = std::chrono::steady_clock::now();
-  long done = 0, ran = 0, clean = 0, failed = 0;
+  long done = 0, ran = 0, clean = 0, failed = 0, jitRuns = 0;
   const char *showEnv = std::getenv("PTL_PROPERTY_SHOW");
   long showOne = showEnv ? std::strtol(showEnv, nullptr, 10) : -1;
   for (; done < programs; ++done) {
@@ -144,9 +170,26 @@ int main(int argc, char **argv) {
       show(placementName(placements[0]), reference, want);
       show(placementName(placements[k]), source, got);
     }
+    // Every jitEvery-th program also runs as native code in every placement,
+    // which must agree with the interpreter (budget stops are not compared).
+    if (jitEvery > 0 && done % jitEvery == 0 && !want.rejected && want.fault.find("budget") == std::string::npos)
+      for (AnnotationPlacement p : placements) {
+        std::string source = fuzz::generateProgram(bytes.data(), bytes.size(), p);
+        bool compiled = false;
+        Result got = run(source, true, &compiled);
+        if (!compiled) continue;
+        ++jitRuns;
+        if (got == want) continue;
+        ++failed;
+        std::fprintf(stderr, "FAIL: program %ld: native code with the annotations %s differs from the interpreter\n",
+                     done, placementName(p));
+        show("interpreter", reference, want);
+        show("native", source, got);
+      }
   }
-  std::printf("annotation forms: %ld programs (seed %lu), %ld ran (%ld without a fault), compared in 4 placements\n",
-              done, seed, ran, clean);
+  std::printf("annotation forms: %ld programs (seed %lu), %ld ran (%ld without a fault), compared in 4 placements; "
+              "%ld native runs compared with the interpreter\n",
+              done, seed, ran, clean, jitRuns);
   if (ran * 4 < done) {
     std::fprintf(stderr, "FAIL: only %ld of %ld programs ran\n", ran, done);
     return 1;
