@@ -504,7 +504,10 @@ SValue Elaborator::callFunction(const ast::FnDecl &decl, const ModelType *self,
       } else if (g->second != v.type) {
         diags_.error(bound[i]->loc) << "generic parameter '" << p.type->name << "' is "
                                     << g->second.str() << " from '" << genericParam[p.type->name]
-                                    << "' but " << v.type.str() << " from '" << p.name << "'";
+                                    << "' but " << v.type.str() << " from '" << p.name << "'"
+                                    << (g->second.str() == v.type.str()
+                                            ? " (the two carry different parameter annotations)"
+                                            : "");
         return SValue::poison();
       }
       values[i] = v;
