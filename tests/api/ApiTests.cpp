@@ -164,6 +164,8 @@ TEST_CASE("a gradient comes back as a model value and matches the closed form", 
   double sig = 1.0 - std::exp(-2.0);
   CHECK(g.raw("s").scalar<double>() == Approx(2 * 7 * 6 * sig).epsilon(1e-5));
   CHECK(g.raw("frozen").scalar<float>() == 0.0f);
+  // A gradient is a tangent: param() reads it as it is, not through s's transform.
+  CHECK(g.param("s").scalar<double>() == g.raw("s").scalar<double>());
 }
 
 TEST_CASE("arguments that do not fit are a RuntimeError and the module keeps working", "[api]") {
