@@ -449,6 +449,8 @@ Tensor Value::param(const std::string &path) const {
   std::string what = "param(" + path + ")";
   ModuleImpl &m = originOf(d, what);
   const HostType::Leaf &l = d.type.leaves[detail::leafIndex(d, path)];
+  // A gradient (a tangent) carries no transforms: its stored leaf is its value.
+  if (d.type.tangent) return raw(path);
   Value r = m.call(ModuleImpl::entryDecl({*this}, what, " -> " + l.value.str() + " = a0." + path), "__ptl_entry",
                    {*this}, what);
   return r.tensor();

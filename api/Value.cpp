@@ -10,6 +10,7 @@
 #include "api/ValueData.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cassert>
 
 namespace ptl {
@@ -188,6 +189,15 @@ void Value::set_raw(const std::string &path, const Tensor &value) {
   if (value.dtype() != want.dtype || value.shape() != want.shape)
     detail::throwRuntime("set_raw('" + path + "'): the stored tensor is " + want.str() + ", got " +
                          typeString(value.dtype(), value.shape()));
+  // A transformed leaf's stored value is validated like an initial value
+  // (docs/language.md): every finite u reads inside the domain; NaN and
+  // infinities never do.
+  if (!d_->type.leaves[i].transform.empty())
+    for (int64_t k = 0; k < value.numel(); ++k)
+      if (!std::isfinite(value.getDouble(k)))
+        detail::throwRuntime("set_raw('" + path + "'): value outside the parameter's domain: the stored value of a " +
+                             d_->type.leaves[i].transform + " parameter must be finite, got " +
+                             std::to_string(value.getDouble(k)) + " at flat index " + std::to_string(k));
   // Copy-on-write: values share their data, so give this one its own list.
   auto d = std::make_shared<ValueData>(*d_);
   d->leaves[i] = value;

@@ -503,6 +503,7 @@ static const std::map<std::string, Builtin> &builtins() {
                    SValue r = x;
                    r.constant.reset();
                    r.weak = false;
+                   r.type.tangent = x.type.isModel(); // stored coordinates, no transforms (docs/language.md)
                    E.b().setLoc(E.irLoc(a.loc));
                    for (ir::Value *&l : r.leaves) l = E.b().constant(l->type(), val);
                    return r;
@@ -655,8 +656,10 @@ static const std::map<std::string, Builtin> &builtins() {
                    SValue r;
                    r.type = SType::modelOf(mt);
                    r.leaves = op->results();
-                   // Loaded values of checked (and projected) parameters are checked.
-                   return E.emitChecks(r, nullptr, a.loc, false);
+                   // Loaded values are validated like initial values: transformed
+                   // leaves against their domain, checked (and projected) ones
+                   // against their bounds.
+                   return E.emitLoadChecks(r, a.loc);
                  }};
     // log_jacobian(m): sum over m's trainable transformed leaves of
     // log|det d forward(u)/du| at the stored u (a scalar of the leaves' dtype;

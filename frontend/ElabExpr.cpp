@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Elaborator.h"
+#include "frontend/Suggest.h"
 #include "ir/Slice.h"
 
 #include <cassert>
@@ -750,6 +751,7 @@ SValue Elaborator::gradOf(const SValue &e, const SValue &x, bool withValue, Sour
   }
   SValue grad;
   grad.type = x.type;
+  grad.type.tangent = x.type.isModel(); // derivatives w.r.t. the stored leaves: no transforms
   unsigned k = withValue ? 1 : 0;
   for (size_t i = 0; i < x.leaves.size(); ++i)
     grad.leaves.push_back(trainable[i] ? g->result(k++) : b().constant(x.leaves[i]->type(), 0));
@@ -831,10 +833,26 @@ SValue Elaborator::elabStopGradBlock(const ast::StopGradBlockExpr &e) {
   SValue savedSelf = ctx().self;
   if (ctx().selfType)
     ctx().self = stopGradModel(ctx().self, [&](const std::string &p) { return matches("", p); });
+  // A glob that matches nothing names the nearest paths it could have meant:
+  // each parameter path, and each sub-model prefix as `prefix.*`, from the
+  // model (and with the variable's name in front).
+  std::vector<std::string> candidates;
+  auto addPaths = [&](const std::string &var, const SValue &v) {
+    std::vector<std::string> prefixes{""};
+    if (!var.empty()) prefixes.push_back(var + ".");
+    for (const std::string &prefix : prefixes)
+      for (const Leaf &l : v.type.model->leaves) {
+        for (size_t dot = l.path.find('.'); dot != std::string::npos; dot = l.path.find('.', dot + 1))
+          candidates.push_back(prefix + l.path.substr(0, dot) + ".*");
+        candidates.push_back(prefix + l.path);
+      }
+  };
+  for (auto &[name, bd] : ctx().scopes.back()) addPaths(name, bd.value);
+  if (ctx().selfType) addPaths("", ctx().self);
   for (size_t i = 0; i < sel.globs.size(); ++i)
     if (!globUsed[i])
       diags_.error(sel.globLocs.size() > i ? sel.globLocs[i] : sel.loc)
-          << "selector '" << sel.globs[i] << "' matches no parameter";
+          << "selector '" << sel.globs[i] << "' matches no parameter" << didYouMean(sel.globs[i], candidates);
   SValue r = elabBlock(*e.body);
   popScope();
   ctx().self = savedSelf;

@@ -302,20 +302,7 @@ const ModelType *Elaborator::modelType(const ast::ModelDecl &decl, const std::ve
       if (!match) continue;
       any = true;
       if (pa.stopGrad) l.trainable = false;
-      // A shape-changing bijector on a sub-model's leaf would disagree with the
-      // sub-model's own type (m.l1 reads its leaves by that type).
-      if (pa.constrain) {
-        const ast::ConstrainSpec &c = *pa.constrain;
-        bool changesShape = c.mode == ast::ConstrainSpec::Transform &&
-                            (c.kind == ast::ConstrainSpec::Simplex || c.kind == ast::ConstrainSpec::Cholesky);
-        if (changesShape && l.path.find('.') != std::string::npos) {
-          diags_.error(c.loc) << "constrain : " << (c.kind == ast::ConstrainSpec::Simplex ? "simplex" : "cholesky")
-                              << " changes the stored shape; declare it on the parameter in its own model";
-          ok = false;
-          continue;
-        }
-        if (!applyConstrain(l, c)) ok = false;
-      }
+      if (pa.constrain && !applyConstrain(l, *pa.constrain)) ok = false;
       if (pa.reparam && !applyReparam(l, *pa.reparam)) ok = false;
     }
     if (!any) {
@@ -324,6 +311,11 @@ const ModelType *Elaborator::modelType(const ast::ModelDecl &decl, const std::ve
       ok = false;
     }
   }
+  // A sub-model whose leaves the annotations above changed reads them through
+  // a variant of its type (the annotations are a property of the leaf).
+  if (ok)
+    for (auto &[name, m] : mt->members)
+      if (m.kind == ModelType::Member::Submodel) m.sub = annotatedVariant(m.sub, &mt->leaves[m.begin]);
   if (!ok) {
     modelTypes_[key.str()] = nullptr; // reported once; later uses get null quietly
     return nullptr;
@@ -331,6 +323,91 @@ const ModelType *Elaborator::modelType(const ast::ModelDecl &decl, const std::ve
   const ModelType *result = mt.get();
   modelTypes_[key.str()] = std::move(mt);
   return result;
+}
+
+/// Do two leaves read and train alike (transform, bound, trainability)?
+static bool sameAnnotations(const Leaf &a, const Leaf &c) {
+  return a.transform.kind == c.transform.kind && a.transform.lo == c.transform.lo &&
+         a.transform.hi == c.transform.hi && a.bound.kind == c.bound.kind && a.bound.mode == c.bound.mode &&
+         a.bound.lo == c.bound.lo && a.bound.hi == c.bound.hi && a.bound.closed == c.bound.closed &&
+         a.trainable == c.trainable && a.stored == c.stored;
+}
+
+const ModelType *Elaborator::annotatedVariant(const ModelType *sub, const Leaf *leaves) {
+  bool same = true;
+  for (size_t i = 0; i < sub->leaves.size(); ++i)
+    if (!sameAnnotations(sub->leaves[i], leaves[i])) same = false;
+  if (same) return sub;
+  // One variant per declared type and set of annotations, so equal types compare equal.
+  std::ostringstream key;
+  key << (const void *)sub->declared();
+  for (size_t i = 0; i < sub->leaves.size(); ++i) {
+    const Leaf &l = leaves[i];
+    key << "|" << l.transform.describe() << "," << l.bound.kind << "," << l.bound.mode << "," << l.bound.lo << ","
+        << l.bound.hi << "," << l.bound.closed << "," << l.trainable;
+  }
+  auto found = variantTypes_.find(key.str());
+  if (found != variantTypes_.end()) return found->second.get();
+  auto v = std::make_unique<ModelType>(*sub);
+  v->base = sub->declared();
+  for (size_t i = 0; i < v->leaves.size(); ++i) {
+    std::string path = v->leaves[i].path;
+    v->leaves[i] = leaves[i];
+    v->leaves[i].path = path;
+  }
+  for (auto &[name, m] : v->members)
+    if (m.kind == ModelType::Member::Submodel) m.sub = annotatedVariant(m.sub, &v->leaves[m.begin]);
+  const ModelType *result = v.get();
+  variantTypes_[key.str()] = std::move(v);
+  return result;
+}
+
+SValue Elaborator::coerceModel(const SValue &v, const SType &want, SourceLoc loc) {
+  if (v.poisoned || !v.type.isModel() || !want.isModel() || v.type == want) return v;
+  const ModelType &from = *v.type.model, &to = *want.model;
+  if (from.declared() != to.declared() || v.type.leafBegin != 0 || want.leafBegin != 0 ||
+      v.type.leafEnd != from.leaves.size() || want.leafEnd != to.leaves.size())
+    return v;
+  SValue r = v;
+  r.type = want;
+  r.type.tangent = v.type.tangent;
+  b().setLoc(irLoc(loc));
+  for (size_t i = 0; i < to.leaves.size(); ++i) {
+    const Leaf &src = from.leaves[i], &dst = to.leaves[i];
+    if (src.transform.kind == dst.transform.kind && src.transform.lo == dst.transform.lo &&
+        src.transform.hi == dst.transform.hi)
+      continue;
+    if (v.type.tangent) {
+      // A tangent has no constrained value to go through.
+      diags_.error(loc) << "cannot use a gradient of " << v.type.str() << " where parameter '" << dst.path
+                        << "' has another transform";
+      return SValue::poison();
+    }
+    ir::Value *x = guardWrite(dst, applyTransform(src.transform, v.leaves[i]), loc);
+    if (!x) return SValue::poison();
+    r.leaves[i] = invertTransform(dst.transform, x);
+    r.leaves[i]->setName(dst.path);
+  }
+  return r;
+}
+
+void Elaborator::checkDerived(const ModelType &mt) {
+  for (const std::string &name : mt.memberOrder) {
+    const ModelType::Member &m = mt.members.at(name);
+    if (m.kind != ModelType::Member::Derived || derivedSeen_.count(m.derived)) continue;
+    // Read once on a scratch value of the model; the IR is dropped.
+    ir::Function scratch("__check", {}, {});
+    FnContext sc;
+    sc.builder.setRegion(&scratch.body());
+    sc.scopes.emplace_back();
+    FnContext *saved = ctx_;
+    ctx_ = &sc;
+    SValue self;
+    self.type = SType::modelOf(&mt);
+    for (const Leaf &l : mt.leaves) self.leaves.push_back(scratch.body().addArgument(l.stored));
+    readMember(self, name, m.derived->nameLoc, true);
+    ctx_ = saved;
+  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -400,6 +477,22 @@ ir::Value *Elaborator::guardWrite(const Leaf &l, ir::Value *x, SourceLoc loc) {
   return x;
 }
 
+void Elaborator::guardStoredWrite(const Leaf &l, ir::Value *u, SourceLoc loc) {
+  std::optional<ConstraintSpec> domain = domainOf(l.transform);
+  if (!domain) return;
+  ir::Loc saved = b().loc();
+  b().setLoc(irLoc(loc));
+  emitCheck(b(), applyTransform(l.transform, u), nullptr, *domain, l.path, kDomainMessage);
+  b().setLoc(saved);
+}
+
+SValue Elaborator::emitLoadChecks(const SValue &model, SourceLoc loc) {
+  if (!model.type.isModel()) return model;
+  for (size_t i = model.type.leafBegin; i < model.type.leafEnd; ++i)
+    guardStoredWrite(model.type.model->leaves[i], model.leaves[i - model.type.leafBegin], loc);
+  return emitChecks(model, nullptr, loc, false);
+}
+
 SValue Elaborator::emitChecks(const SValue &model, ir::Value *step, SourceLoc loc, bool project) {
   SValue r = model;
   if (!model.type.isModel()) return r;
@@ -465,6 +558,7 @@ SValue Elaborator::construct(const ModelType &mt, const std::vector<ast::Arg> &a
   SValue m;
   m.type = SType::modelOf(&mt);
   b().setLoc(irLoc(loc));
+  std::map<std::string, SValue> coercedOverrides; // sub-model overrides, in this model's annotations
   for (size_t i = 0; i < mt.leaves.size(); ++i) {
     const Leaf &l = mt.leaves[i];
     ir::Value *value = nullptr;
@@ -486,10 +580,36 @@ SValue Elaborator::construct(const ModelType &mt, const std::vector<ast::Arg> &a
         value = broadcastTo(v.leaves[0], l.value.shape);
         valueLoc = ov.second;
       } else if (l.path.rfind(path + ".", 0) == 0) {
-        const SValue &sub = ov.first;
         std::string rest = l.path.substr(path.size() + 1);
-        if (!sub.type.isModel()) {
-          diags_.error(ov.second) << "override '" << path << "' expects a model, got " << sub.type.str();
+        if (!ov.first.type.isModel()) {
+          diags_.error(ov.second) << "override '" << path << "' expects a model, got " << ov.first.type.str();
+          return SValue::poison();
+        }
+        // Stored through this model's annotations of the sub-model's paths.
+        const ModelType::Member *member = nullptr;
+        {
+          const ModelType *cur = &mt;
+          size_t at = 0;
+          while (cur && at <= path.size()) {
+            size_t dot = path.find('.', at);
+            auto it = cur->members.find(path.substr(at, dot == std::string::npos ? std::string::npos : dot - at));
+            if (it == cur->members.end() || it->second.kind != ModelType::Member::Submodel) { member = nullptr; break; }
+            member = &it->second;
+            cur = member->sub;
+            if (dot == std::string::npos) break;
+            at = dot + 1;
+          }
+        }
+        auto done = coercedOverrides.find(path);
+        if (done == coercedOverrides.end())
+          done = coercedOverrides
+                     .emplace(path, member ? coerceModel(ov.first, SType::modelOf(member->sub), ov.second) : ov.first)
+                     .first;
+        const SValue &sub = done->second;
+        if (sub.poisoned) return sub;
+        if (member && sub.type != SType::modelOf(member->sub)) {
+          diags_.error(ov.second) << "override '" << path << "' expects " << member->sub->display << ", got "
+                                  << ov.first.type.str();
           return SValue::poison();
         }
         for (size_t k = 0; k < sub.type.model->leaves.size(); ++k)
@@ -624,7 +744,8 @@ SValue Elaborator::readMember(const SValue &model, const std::string &name, Sour
   case ModelType::Member::Param: {
     const Leaf &l = mt.leaves[m.begin];
     ir::Value *u = model.leaves[m.begin];
-    if (!constrained || l.transform.kind == Transform::Identity) return fromValue(u);
+    // A tangent's leaves are derivatives in stored coordinates: read as they are.
+    if (!constrained || model.type.tangent || l.transform.kind == Transform::Identity) return fromValue(u);
     auto cached = ctx().readCache.find(u);
     if (cached != ctx().readCache.end() && visibleFrom(cached->second, b().region()))
       return fromValue(cached->second);
@@ -636,10 +757,12 @@ SValue Elaborator::readMember(const SValue &model, const std::string &name, Sour
   case ModelType::Member::Submodel: {
     SValue s;
     s.type = SType::modelOf(m.sub);
+    s.type.tangent = model.type.tangent;
     s.leaves.assign(model.leaves.begin() + m.begin, model.leaves.begin() + m.end);
     return s;
   }
   case ModelType::Member::Derived: {
+    derivedSeen_.insert(m.derived);
     // Recomputed at each read, in the model's own scope.
     FnContext tmp;
     tmp.builder = b();
@@ -680,12 +803,16 @@ SValue Elaborator::writeMember(const SValue &model, const std::vector<std::strin
     }
     SValue result = model;
     if (m.kind == ModelType::Member::Submodel) {
-      if (value0.type != SType::modelOf(m.sub)) {
+      // A value of the sub-model's declared type (or another variant) is
+      // stored through this path's annotations.
+      SValue value = coerceModel(value0, SType::modelOf(m.sub), loc);
+      if (value.poisoned) return value;
+      if (value.type != SType::modelOf(m.sub)) {
         diags_.error(loc) << "cannot assign " << value0.type.str() << " to '" << path[i] << "' of type "
                           << m.sub->display;
         return SValue::poison();
       }
-      for (size_t k = m.begin; k < m.end; ++k) result.leaves[offset + k] = value0.leaves[k - m.begin];
+      for (size_t k = m.begin; k < m.end; ++k) result.leaves[offset + k] = value.leaves[k - m.begin];
       return result;
     }
     if (!last) {
@@ -698,6 +825,8 @@ SValue Elaborator::writeMember(const SValue &model, const std::vector<std::strin
       diags_.error(loc) << "cannot assign " << v.type.str() << " to parameter '" << path[i] << "'";
       return SValue::poison();
     }
+    // A tangent's leaves carry no transform: a write is a raw write.
+    if (model.type.tangent) raw = true;
     const ir::Type &want = raw ? l.stored : l.value;
     if (v.weak || v.type.tensor.dtype == DType::I32) v = convertTo(v, want.dtype);
     Shape out;
@@ -715,6 +844,10 @@ SValue Elaborator::writeMember(const SValue &model, const std::vector<std::strin
       if (raw) checked.transform = Transform{};
       x = guardWrite(checked, x, loc);
       if (!x) return SValue::poison();
+    } else if (!model.type.tangent) {
+      // A raw write of a transformed leaf is validated like an initial value:
+      // the value it reads as must lie strictly inside the domain.
+      guardStoredWrite(l, x, loc);
     }
     ir::Value *stored = raw ? x : invertTransform(l.transform, x);
     stored->setName(l.path);
@@ -750,6 +883,9 @@ SValue Elaborator::modelArith(ast::BinaryOp op, const SValue &a, const SValue &c
     }
   SValue r;
   r.type = first.type;
+  // The result is a tangent when every model operand is one (`g1 + g2`,
+  // `0.9 * v`); a model and a tangent give a model (`m - lr * g`).
+  r.type.tangent = (!a.type.isModel() || a.type.tangent) && (!c.type.isModel() || c.type.tangent);
   const ModelType &mt = *first.type.model;
   b().setLoc(irLoc(loc));
   for (size_t i = 0; i < mt.leaves.size(); ++i) {
@@ -825,7 +961,7 @@ SValue Elaborator::printValue(const std::vector<SValue> &vals, SourceLoc loc) {
       if (!first) pending += "\n";
       for (size_t i = 0; i < mt.leaves.size(); ++i) {
         const Leaf &l = mt.leaves[i];
-        ir::Value *x = applyTransform(l.transform, v.leaves[i]);
+        ir::Value *x = v.type.tangent ? v.leaves[i] : applyTransform(l.transform, v.leaves[i]);
         operands.push_back(x);
         labels.push_back(pending + (i ? "\n" : "") + l.path + " = ");
         seps.push_back("");

@@ -49,12 +49,34 @@ std::optional<SType> Elaborator::fromHostType(const HostType &p, std::string &wh
       return std::nullopt;
     }
     if (SType::modelOf(mt).describe().leaves != p.leaves) {
-      why = "the parameters of model '" + p.model + "' changed";
-      return std::nullopt;
+      // A sub-model annotated by an enclosing model (`let s = p.i`) has a
+      // variant of its type: the one made for the enclosing model, which
+      // the models with default type arguments make.
+      auto variantOf = [&]() -> const ModelType * {
+        for (auto &[key, v] : variantTypes_)
+          if (v->declared() == mt && SType::modelOf(v.get()).describe().leaves == p.leaves) return v.get();
+        return nullptr;
+      };
+      const ModelType *v = variantOf();
+      if (!v) {
+        for (auto &[name, other] : models_) {
+          bool defaults = true;
+          for (const ast::ModelTypeParam &tp : other->typeParams)
+            if (!tp.defaultValue) defaults = false;
+          if (defaults) modelType(*other, {}, other->nameLoc);
+        }
+        v = variantOf();
+      }
+      if (!v || diags_.errorCount() != errorsBefore) {
+        why = "the parameters of model '" + p.model + "' changed";
+        return std::nullopt;
+      }
+      mt = v;
     }
     SType s = SType::modelOf(mt);
     s.leafBegin = p.leafBegin;
     s.leafEnd = p.leafEnd;
+    s.tangent = p.tangent;
     return s;
   }
   }

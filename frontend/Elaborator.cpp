@@ -75,6 +75,11 @@ std::unique_ptr<ir::Module> Elaborator::run(const std::vector<const ast::Program
       checkSignature(*fn, nullptr);
       checkUnused(*fn);
     }
+    // Every `reparam NAME = EXPR` of every model type made, read or not.
+    std::vector<const ModelType *> made;
+    for (auto &[key, mt] : modelTypes_)
+      if (mt) made.push_back(mt.get());
+    for (const ModelType *mt : made) checkDerived(*mt);
     for (const EntryRequest &req : opts_.entries) {
       EntryResult r = elabEntry(req, *programs[0]);
       if (opts_.entryResults) opts_.entryResults->push_back(std::move(r));
@@ -370,7 +375,7 @@ bool Elaborator::bindParamType(const ast::TypeExpr &t, const SType &actual,
       return true;
     }
     if (std::find(bindingGenerics_.begin(), bindingGenerics_.end(), t.name) != bindingGenerics_.end()) {
-      generics[t.name] = actual;
+      generics[t.name] = withoutTangent(actual); // a type; being a tangent is the value's
       return true;
     }
     auto m = models_.find(t.name);
@@ -381,7 +386,7 @@ bool Elaborator::bindParamType(const ast::TypeExpr &t, const SType &actual,
     if (!actual.isModel() || actual.model->decl != m->second) return false;
     if (t.hasTypeArgs) {
       const ModelType *want = modelTypeFromArgs(*m->second, t.typeArgs, dims, t.loc);
-      if (!want || want != actual.model) return false;
+      if (!want || want != actual.model->declared()) return false;
     }
     return true;
   }
@@ -400,12 +405,26 @@ std::vector<ArgValue> Elaborator::elabArgs(const std::vector<ast::Arg> &args) {
   return out;
 }
 
+/// A type as part of a specialisation key: its spelling, and for a model
+/// which variant (ModelType::base) it is and whether the value is a tangent,
+/// since both change what the body's reads and prints emit.
+static std::string typeKey(const SType &t) {
+  std::ostringstream os;
+  os << t.str();
+  std::function<void(const SType &)> walk = [&](const SType &x) {
+    if (x.isModel()) os << "@" << (const void *)x.model << (x.tangent ? "'" : "");
+    for (const SType &e : x.elems) walk(e);
+  };
+  walk(t);
+  return os.str();
+}
+
 /// Writes a dimension binding as part of a specialisation key.
 static std::string describeBinding(const std::map<std::string, int64_t> &dims,
                                    const std::map<std::string, SType> &generics) {
   std::string s;
   for (auto &[k, v] : dims) s += k + "=" + std::to_string(v) + ";";
-  for (auto &[k, v] : generics) s += k + "=" + v.str() + ";";
+  for (auto &[k, v] : generics) s += k + "=" + typeKey(v) + ";";
   return s;
 }
 
@@ -480,12 +499,15 @@ SValue Elaborator::callFunction(const ast::FnDecl &decl, const ModelType *self,
       if (v.weak && v.type.isTensor())
         v = convertTo(v, v.type.tensor.dtype);
       if (g == generics.end()) {
-        generics[p.type->name] = v.type;
+        generics[p.type->name] = withoutTangent(v.type);
         genericParam[p.type->name] = p.name;
       } else if (g->second != v.type) {
         diags_.error(bound[i]->loc) << "generic parameter '" << p.type->name << "' is "
                                     << g->second.str() << " from '" << genericParam[p.type->name]
-                                    << "' but " << v.type.str() << " from '" << p.name << "'";
+                                    << "' but " << v.type.str() << " from '" << p.name << "'"
+                                    << (g->second.str() == v.type.str()
+                                            ? " (the two carry different parameter annotations)"
+                                            : "");
         return SValue::poison();
       }
       values[i] = v;
@@ -577,9 +599,9 @@ SValue Elaborator::callFunction(const ast::FnDecl &decl, const ModelType *self,
 
   // 4. Find or create the specialisation.
   std::ostringstream keyOs;
-  keyOs << (const void *)&decl << "|" << (self ? self->display : "") << "|"
-        << describeBinding(dims, generics) << "|" << constKey << "|";
-  for (const SValue &v : values) keyOs << v.type.str() << ",";
+  keyOs << (const void *)&decl << "|" << (const void *)self << "|" << describeBinding(dims, generics) << "|"
+        << constKey << "|";
+  for (const SValue &v : values) keyOs << typeKey(v.type) << ",";
   std::string key = keyOs.str();
   FnInstance *inst = nullptr;
   auto found = instances_.find(key);
@@ -706,7 +728,12 @@ SValue Elaborator::callFunction(const ast::FnDecl &decl, const ModelType *self,
     if (!result.poisoned && diags_.errorCount() == errorsBefore) {
       if (result.weak && result.type.isTensor() && declared->isTensor())
         result = convertTo(result, declared->tensor.dtype);
-      if (result.type != *declared) {
+      result = coerceModel(result, *declared, resultLoc);
+      // A tangent (gradient) returned stays one for the callers.
+      if (!result.poisoned && result.type == *declared) copyTangent(inst->result, result.type);
+      if (result.poisoned) {
+        inst->ok = false;
+      } else if (result.type != *declared) {
         diags_.error(resultLoc) << "'" << decl.name << "' returns " << result.type.str()
                                 << " but is declared to return " << declared->str();
         inst->ok = false;
@@ -812,6 +839,8 @@ static bool annotate(Elaborator &E, const ast::TypePtr &type, SValue &v, SourceL
   if (v.type.isTensor() && t->isTensor() && v.type.tensor.dtype == DType::I32 && isFloat(t->tensor.dtype) &&
       v.type.tensor.shape == t->tensor.shape)
     v = E.convertTo(v, t->tensor.dtype);
+  v = E.coerceModel(v, *t, loc);
+  if (v.poisoned) return false;
   if (v.type != *t) {
     E.diags_.error(loc) << "value of type " << v.type.str() << " does not match the annotation " << t->str();
     return false;
@@ -917,7 +946,7 @@ void Elaborator::elabAssign(const ast::AssignStmt &s) {
     }
     std::vector<SValue> parts = tupleElements(v);
     for (size_t i = 0; i < t.elems.size(); ++i) {
-      const SValue &e = parts[i];
+      SValue e = parts[i];
       if (t.elems[i]->kind != ast::ExprKind::Name) {
         diags_.error(t.elems[i]->loc) << "a tuple assignment target must be a name";
         continue;
@@ -929,6 +958,8 @@ void Elaborator::elabAssign(const ast::AssignStmt &s) {
         diags_.error(n.loc) << "cannot assign to '" << n.name << "': it was declared with let";
         continue;
       }
+      if (!bd->value.poisoned) e = coerceModel(e, bd->value.type, n.loc);
+      if (e.poisoned) continue;
       if (e.type != bd->value.type && !bd->value.poisoned) {
         diags_.error(n.loc) << "cannot assign " << e.type.str() << " to '" << n.name << "' of type "
                             << bd->value.type.str();
@@ -978,6 +1009,8 @@ void Elaborator::elabAssign(const ast::AssignStmt &s) {
           out == bd->value.type.tensor.shape)
         nv = fromValue(broadcastTo(tensorValue(nv), out));
     }
+    nv = coerceModel(nv, bd->value.type, s.loc);
+    if (nv.poisoned) return;
     if (nv.type != bd->value.type) {
       diags_.error(s.loc) << "cannot assign " << nv.type.str() << " to '" << root->name << "' of type "
                           << bd->value.type.str();

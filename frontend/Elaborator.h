@@ -59,6 +59,7 @@ struct HostType {
   };
   std::vector<Leaf> leaves;          ///< Model: every leaf of the whole model
   size_t leafBegin = 0, leafEnd = 0; ///< Model: the leaves this value holds (a sub-tree if not all)
+  bool tangent = false;              ///< Model: a gradient-like value (SType::tangent)
   /// A model value that holds only part of its model (`m.l2`).
   bool isSubtree() const { return kind == Model && (leafBegin != 0 || leafEnd != leaves.size()); }
   /// The IR types this type flattens to.
@@ -270,6 +271,20 @@ public:
                              SourceLoc loc);
   const ModelType *modelTypeFromArgs(const ast::ModelDecl &decl, const std::vector<ast::ExprPtr> &args,
                                      const std::map<std::string, int64_t> &env, SourceLoc loc);
+  /// The type of a sub-model member whose leaves (`leaves`, the enclosing
+  /// model's, in `sub`'s order) may carry the enclosing model's path
+  /// annotations: `sub` when they change nothing, else its variant
+  /// (ModelType::base), nested sub-models likewise. Variants are shared.
+  const ModelType *annotatedVariant(const ModelType *sub, const Leaf *leaves);
+  /// `v` as a value of `want` when both are the same declared model type
+  /// with different annotations (a variant and its declaration): each leaf
+  /// whose transform differs is read through its own transform, checked
+  /// against the target's domain and stored through the target's inverse.
+  /// Any other `v` is returned unchanged (the caller compares types).
+  SValue coerceModel(const SValue &v, const SType &want, SourceLoc loc);
+  /// Checks every `reparam NAME = EXPR` of a model type, whether or not it
+  /// is read, on a scratch value of the model.
+  void checkDerived(const ModelType &mt);
   SValue construct(const ModelType &mt, const std::vector<ast::Arg> &args, SourceLoc loc);
   SValue readMember(const SValue &model, const std::string &name, SourceLoc loc, bool constrained);
   SValue writeMember(const SValue &model, const std::vector<std::string> &path, const SValue &value,
@@ -289,6 +304,13 @@ public:
   /// with `project`, each leaf with a `project` bound is projected instead.
   /// Ops are located at `loc`. Returns the model to use from here on.
   SValue emitChecks(const SValue &model, ir::Value *step, SourceLoc loc, bool project);
+  /// Validates a stored value `u` written to a transformed leaf (`load`, a
+  /// raw write) like an initial value: forward(u) must lie strictly inside
+  /// the bijector's domain (so `u` is finite), else a run-time error at `loc`.
+  void guardStoredWrite(const Leaf &l, ir::Value *u, SourceLoc loc);
+  /// The checks of a loaded model: every transformed leaf as in
+  /// guardStoredWrite, then emitChecks' `check` bounds.
+  SValue emitLoadChecks(const SValue &model, SourceLoc loc);
   SValue modelArith(ast::BinaryOp op, const SValue &a, const SValue &b, SourceLoc loc);
   SValue modelUnary(ir::OpKind kind, const SValue &a, SourceLoc loc);
   SValue stopGradModel(const SValue &m, const std::function<bool(const std::string &)> &match);
@@ -325,6 +347,8 @@ public:
   std::map<std::string, const ast::ModelDecl *> models_;
   std::map<std::string, const ast::FnDecl *> functions_;
   std::map<std::string, std::unique_ptr<ModelType>> modelTypes_; ///< by display key
+  std::map<std::string, std::unique_ptr<ModelType>> variantTypes_; ///< by annotatedVariant's key
+  std::set<const ast::DerivedDecl *> derivedSeen_; ///< `reparam NAME = EXPR` elaborated at least once
   std::map<std::string, std::unique_ptr<FnInstance>> instances_;  ///< by key
   std::map<std::string, int> fnNameCount_;                       ///< for unique IR names
   std::vector<const ast::FnDecl *> callStack_;                   ///< recursion detection

@@ -106,6 +106,7 @@ HostType SType::describe() const {
     h.leaves = describeLeaves(*model);
     h.leafBegin = leafBegin;
     h.leafEnd = leafEnd;
+    h.tangent = tangent;
     break;
   }
   for (const SType &e : elems) h.elems.push_back(e.describe());
@@ -124,6 +125,17 @@ bool SType::operator==(const SType &o) const {
   case Record: return elems == o.elems && names == o.names;
   }
   return false;
+}
+
+SType withoutTangent(SType t) {
+  t.tangent = false;
+  for (SType &e : t.elems) e = withoutTangent(e);
+  return t;
+}
+
+void copyTangent(SType &to, const SType &from) {
+  to.tangent = from.tangent;
+  for (size_t i = 0; i < to.elems.size() && i < from.elems.size(); ++i) copyTangent(to.elems[i], from.elems[i]);
 }
 
 } // namespace ptl::sema

@@ -82,6 +82,15 @@ struct ModelType {
   };
   std::map<std::string, Member> members;
   std::vector<std::string> memberOrder;
+  /// For a variant: the model type as declared. A sub-model whose leaves an
+  /// enclosing model annotates by path (`constrain i.v > 0`) has a variant
+  /// of its declared type: the same declaration and members, its leaves
+  /// carrying the enclosing model's transforms, bounds and trainability, so
+  /// that every read (field reads, its own methods, derived values) applies
+  /// them. Null for a model type as declared.
+  const ModelType *base = nullptr;
+  /// The model type as declared (this one unless it is a variant).
+  const ModelType *declared() const { return base ? base : this; }
 };
 
 /// A semantic type.
@@ -92,6 +101,12 @@ struct SType {
   std::vector<std::string> names;  ///< Record field names
   const ModelType *model = nullptr;
   size_t leafBegin = 0, leafEnd = 0; ///< Model: the leaf range (a sub-tree of `model`)
+  /// Model: the value is a tangent (a gradient, `zeros_like`, arithmetic of
+  /// tangents): its leaves are in stored coordinates and carry no
+  /// transforms, so field reads and `print` show them as they are. A
+  /// property of the value, not of the type: ignored by `==` (a gradient
+  /// and a model of one type mix in arithmetic and optimisers).
+  bool tangent = false;
 
   static SType unit() { return {}; }
   static SType tensorOf(ir::Type t) { SType s; s.kind = Tensor; s.tensor = std::move(t); return s; }
@@ -115,5 +130,10 @@ struct SType {
   bool operator==(const SType &o) const;
   bool operator!=(const SType &o) const { return !(*this == o); }
 };
+
+/// `t` with every model in it marked as not a tangent (a generic binds a type).
+SType withoutTangent(SType t);
+/// Copies the tangent marks of `from` onto `to` (two equal types).
+void copyTangent(SType &to, const SType &from);
 
 } // namespace ptl::sema

@@ -41,6 +41,7 @@ struct Var {
 class Gen {
 public:
   Gen(const uint8_t *d, size_t n) : c_(d, n) {}
+  Gen(const uint8_t *d, size_t n, AnnotationPlacement p) : c_(d, n), placement_(p), annotated_(true) {}
 
   std::string program() {
     A_ = pickSize();
@@ -52,10 +53,12 @@ public:
     out += "  param w: f32[" + a() + "] = " + pickOf({"zeros()", "ones()", "normal(0.1)", "uniform(-1, 1)"}) + "\n";
     out += "  param W: f32[" + a() + ", " + a() + "] = " + pickOf({"glorot()", "zeros()", "orthogonal(1)", "normal(0.5)"}) +
            "\n";
-    out += "  param s: f32 = 0.5" + pickOf({"", " constrain > 0", " constrain in (0, 1)", " stop_grad"}) + "\n";
-    {
+    if (!annotated_) {
+      out += "  param s: f32 = 0.5" + pickOf({"", " constrain > 0", " constrain in (0, 1)", " stop_grad"}) + "\n";
       Scope sc(this, {{"x", V}, {"w", V}, {"W", M}, {"s", S}});
       out += "  fn apply(x: f32[" + a() + "]) -> f32 = " + expr(S, 3) + "\n";
+    } else {
+      out = annotatedModels(out);
     }
     out += "}\n";
     hasModel_ = true;
@@ -77,11 +80,65 @@ public:
     vars_.pop_back();
     unsigned ns = 2 + c_.pick(12);
     for (unsigned i = 0; i < ns && !(c_.exhausted() && i >= 2); ++i) out += statement(0);
+    if (annotated_) out += "print(m)\n"; // the annotated parameters' final values
     out += "print(" + expr(S, 2) + ")\n";
     return out;
   }
 
 private:
+  /// `head` (the program so far, ending inside `model Mdl {`) with the
+  /// sub-models Sub and Mid inserted before `model Mdl {`, and the rest of Mdl: `mid: Mid`, the path
+  /// annotations of the placement and `apply`. The annotations are picked
+  /// from the bytes before anything is written, so every placement reads the
+  /// same bytes.
+  std::string annotatedModels(const std::string &head) {
+    // One annotation for the scalar s (initial value 0.5) and one for the
+    // vector p (no initial value: stored zeros), written after the param
+    // (`suffix`) or as a statement after the path (`body`).
+    struct Ann { const char *suffix, *body; };
+    static const Ann forS[] = {
+        {"", nullptr}, {" constrain > 0", "> 0"}, {" constrain < 2", "< 2"}, {" constrain in (0, 1)", "in (0, 1)"},
+        {" constrain > 0 check", "> 0 check"}, {" constrain in (-1, 1) project", "in (-1, 1) project"},
+        {" reparam exp", nullptr}, {" reparam softplus", nullptr}, {" reparam sigmoid(0, 2)", nullptr},
+        {" stop_grad", nullptr}};
+    static const Ann forP[] = {{"", nullptr}, {" constrain : simplex", ": simplex"}, {" constrain : ordered", ": ordered"},
+                               {" constrain > -1", "> -1"}, {" reparam exp", nullptr}, {" stop_grad", nullptr}};
+    const Ann &as = forS[c_.pick(sizeof forS / sizeof forS[0])];
+    const Ann &ap = forP[c_.pick(sizeof forP / sizeof forP[0])];
+    // The statement form of an annotation of `path`.
+    auto statement = [](const Ann &an, const std::string &path) -> std::string {
+      std::string suffix = an.suffix;
+      if (suffix.empty()) return "";
+      if (an.body) return "  constrain " + path + " " + an.body + "\n";
+      if (suffix == " stop_grad") return "  stop_grad " + path + "\n";
+      return "  reparam " + path + " " + suffix.substr(std::string(" reparam ").size()) + "\n";
+    };
+    auto annotations = [&](const std::string &prefix) { return statement(as, prefix + "s") + statement(ap, prefix + "p"); };
+    bool onParam = placement_ == AnnotationPlacement::OnParam;
+    std::string k = std::to_string(A_ + 1); // a simplex needs two elements
+    std::string out;
+    out += "model Sub {\n";
+    out += std::string("  param s: f32 = 0.5") + (onParam ? as.suffix : "") + "\n";
+    out += "  param p: f32[" + k + "]" + (onParam ? ap.suffix : "") + "\n";
+    if (placement_ == AnnotationPlacement::OwnStatement) out += annotations("");
+    out += "  fn get() -> f32 = s\n";
+    out += "  fn top() -> f32 = p[" + k + " - 1] - p[0]\n";
+    out += "}\n";
+    out += "model Mid {\n  sub: Sub\n";
+    if (placement_ == AnnotationPlacement::SubPath) out += annotations("sub.");
+    out += "  fn get() -> f32 = sub.get() * sub.s + sub.top()\n";
+    out += "}\n";
+    size_t mdl = head.find("model Mdl {");
+    out = head.substr(0, mdl) + out + head.substr(mdl);
+    out += "  mid: Mid\n";
+    if (placement_ == AnnotationPlacement::NestedPath) out += annotations("mid.sub.");
+    Scope sc(this, {{"x", V}, {"w", V}, {"W", M}, {"mid.sub.s", S}, {"mid.get()", S}, {"mid.sub.get()", S},
+                    {"mid.sub.p[0]", S}, {"max(mid.sub.p)", S}});
+    // Every program reads the annotated parameters (and so trains them).
+    out += "  fn apply(x: f32[" + a() + "]) -> f32 = " + expr(S, 3) + " + mid.get()\n";
+    return out;
+  }
+
   struct Scope {
     Gen *g;
     size_t mark;
@@ -325,10 +382,16 @@ private:
   std::vector<std::pair<std::string, Kind>> fns_;
   std::vector<std::string> modelVars_;
   bool hasModel_ = false;
+  AnnotationPlacement placement_ = AnnotationPlacement::OnParam;
+  bool annotated_ = false; ///< generating with a sub-model whose parameters are annotated
 };
 
 } // namespace
 
 std::string generateProgram(const uint8_t *data, size_t size) { return Gen(data, size).program(); }
+
+std::string generateProgram(const uint8_t *data, size_t size, AnnotationPlacement placement) {
+  return Gen(data, size, placement).program();
+}
 
 } // namespace ptl::fuzz

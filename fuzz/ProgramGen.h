@@ -27,4 +27,22 @@ namespace ptl::fuzz {
 /// The program the bytes describe.
 std::string generateProgram(const uint8_t *data, size_t size);
 
+/// Where the annotations of the generated sub-model parameters are written
+/// (generateProgram with a placement). All placements of one input mean the
+/// same program, so they must behave identically, bit for bit.
+enum class AnnotationPlacement {
+  OnParam,      ///< `param s: f32 = 0.5 constrain > 0` in the sub-model Sub
+  OwnStatement, ///< `constrain s > 0` as a statement in Sub's body
+  SubPath,      ///< `constrain sub.s > 0` in Mid, which holds `sub: Sub`
+  NestedPath,   ///< `constrain mid.sub.s > 0` in the model, which holds `mid: Mid`
+};
+
+/// The program the bytes describe, with its model holding a two-level
+/// sub-model (Mdl { mid: Mid { sub: Sub } }) whose parameters carry random
+/// annotations (constraints of every kind, check, project, reparam,
+/// stop_grad), written where `placement` says. The rest of the program is
+/// generated as by generateProgram, its expressions reading the sub-model's
+/// parameters directly and through the sub-models' methods.
+std::string generateProgram(const uint8_t *data, size_t size, AnnotationPlacement placement);
+
 } // namespace ptl::fuzz

@@ -12,6 +12,7 @@
 
 #include <cassert>
 #include <functional>
+#include <optional>
 #include <set>
 
 namespace ptl::ir {
@@ -105,6 +106,29 @@ void inlineCalls(Module &m, Region &r, size_t limit) {
   }
 }
 
+/// The values of `r` that `target` depends on through the plain dataflow,
+/// stop_grad included (a stop_grad passes its operand on): one backward walk
+/// over `r`'s ops; an op with regions that is needed needs every value its
+/// nested ops use. A grad input with no adjoint that is in this set was
+/// frozen on purpose (by a `stop_grad` expression, annotation or selector
+/// block); one that is not never reaches the target.
+std::set<const Value *> dependenciesIgnoringStopGrad(Region &r, Value *target) {
+  std::set<const Value *> needed{target};
+  std::function<void(Op &)> needAll = [&](Op &op) {
+    for (Value *v : op.operands()) needed.insert(v);
+    for (unsigned i = 0; i < op.numRegions(); ++i)
+      for (const auto &inner : op.region(i)->ops()) needAll(*inner);
+  };
+  const auto &ops = r.ops();
+  for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
+    bool isNeeded = false;
+    for (Value *v : (*it)->results())
+      if (needed.count(v)) isNeeded = true;
+    if (isNeeded) needAll(**it);
+  }
+  return needed;
+}
+
 /// Replaces one grad op by its forward copy and reverse sweep.
 void expandOne(Module &m, Op &g, std::map<std::string, Function *> &vjps, std::vector<GradWarning> *warnings,
                const AutodiffOptions &options) {
@@ -125,11 +149,13 @@ void expandOne(Module &m, Op &g, std::map<std::string, Function *> &vjps, std::v
   bool withValue = g.boolAttr("with_value");
   if (withValue) results.push_back(ra.yields[0]);
   std::vector<std::string> names = g.strsAttr("wrt_names");
+  std::optional<std::set<const Value *>> reached; // computed at the first input with no adjoint
   for (unsigned k = 0; k < g.numOperands(); ++k) {
     Value *a = ra.args[k];
     if (!a) {
       a = b.constant(g.operand(k)->type(), 0);
-      if (warnings && k < names.size())
+      if (warnings && !reached) reached = dependenciesIgnoringStopGrad(region, target);
+      if (warnings && k < names.size() && !reached->count(region.argument(k)))
         warnings->push_back({g.loc(), "'" + names[k] + "' gets no gradient here: the differentiated value does "
                                       "not depend on it"});
     }

@@ -145,6 +145,10 @@ TEST_CASE("set_param writes through the transform and set_raw checks the stored 
   CHECK_THROWS_AS(m.set_raw("w", ptl::Tensor::zeros(ptl::DType::F32, {4})), ptl::RuntimeError);
   CHECK_THROWS_AS(m.raw("nope"), ptl::RuntimeError);
   CHECK_THROWS_AS(m.set_param("s", ptl::Tensor::scalar(ptl::DType::F32, -1.0)), ptl::RuntimeError);
+  // A transformed leaf's stored value is validated like an initial value: NaN and inf are refused.
+  CHECK_THROWS_AS(m.set_raw("s", ptl::Tensor::scalar(ptl::DType::F32, std::nan(""))), ptl::RuntimeError);
+  CHECK_THROWS_AS(m.set_raw("s", ptl::Tensor::scalar(ptl::DType::F32, INFINITY)), ptl::RuntimeError);
+  CHECK(m.param("s").scalar<float>() == Approx(std::log(2.0)).epsilon(1e-6)); // unchanged
 }
 
 TEST_CASE("a gradient comes back as a model value and matches the closed form", "[api]") {
@@ -160,6 +164,8 @@ TEST_CASE("a gradient comes back as a model value and matches the closed form", 
   double sig = 1.0 - std::exp(-2.0);
   CHECK(g.raw("s").scalar<double>() == Approx(2 * 7 * 6 * sig).epsilon(1e-5));
   CHECK(g.raw("frozen").scalar<float>() == 0.0f);
+  // A gradient is a tangent: param() reads it as it is, not through s's transform.
+  CHECK(g.param("s").scalar<double>() == g.raw("s").scalar<double>());
 }
 
 TEST_CASE("arguments that do not fit are a RuntimeError and the module keeps working", "[api]") {

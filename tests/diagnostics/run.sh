@@ -16,6 +16,13 @@
 #   warning: LINE:COL: MESSAGE-SUBSTRING    (a warning)
 #   # a comment; blank lines are ignored
 #
+# A file that also holds the line
+#
+#   // expect-no-other-warnings
+#
+# fails on any warning not matched by an expectation (a warning that must not
+# appear); with it, a file needs no other expectation.
+#
 # LINE and COL may be `*` (any). The test passes iff
 #   - ptlc was not killed by a signal;
 #   - it exited with status exactly 1 if any error is expected, 0 otherwise;
@@ -75,8 +82,11 @@ if [ -f "$expect_file" ]; then
   done < "$expect_file"
 fi
 
+strict_warnings=0
+if LC_ALL=C grep -aq -e '// expect-no-other-warnings' "$file"; then strict_warnings=1; fi
+
 if [ $bad_annotation -ne 0 ]; then exit 1; fi
-if [ ${#exp_kind[@]} -eq 0 ]; then
+if [ ${#exp_kind[@]} -eq 0 ] && [ $strict_warnings -eq 0 ]; then
   echo "FAIL: $file has no '// expect-error:' annotations and no .expect file" >&2
   exit 1
 fi
@@ -153,6 +163,8 @@ for a in "${!act_kind[@]}"; do
   if [ -z "${used[$a]:-}" ]; then
     if [ "${act_kind[a]}" = error ]; then
       report "unexpected error: ${act_raw[a]}"
+    elif [ $strict_warnings -eq 1 ]; then
+      report "unexpected warning: ${act_raw[a]}"
     else
       echo "note: unexpected warning (tolerated): ${act_raw[a]}" >&2
     fi

@@ -146,6 +146,19 @@ TEST_CASE("REPL model bindings persist and train", "[repl]") {
   CHECK(t.s.binding("m") == nullptr);
 }
 
+TEST_CASE("REPL keeps annotated sub-models and gradients as they read", "[repl]") {
+  TestSession t;
+  t.run("model I {\n  param v: f32 = 2.0\n}\nmodel P {\n  i: I\n  reparam i.v exp\n}");
+  t.run("let p = P()");
+  // A sub-model annotated by its enclosing model keeps its annotation across entries.
+  t.run("let s = p.i");
+  REQUIRE(t.s.binding("s") != nullptr);
+  CHECK(t.run("s.v") == "f32 = 2.0\n");
+  // A gradient stays a tangent across entries: it prints in stored coordinates.
+  t.run("let g = grad(p.i.v * 0.0, p)");
+  CHECK(t.run("g.i.v") == "f32 = 0.0\n");
+}
+
 TEST_CASE("REPL continuation lines while brackets are open", "[repl]") {
   CHECK(Session::needsMore("fn f(x: f32) -> f32 {\n"));
   CHECK(Session::needsMore("let v = [1.0,\n"));
