@@ -13,6 +13,7 @@ In a fresh temporary directory:
     per column, val broken into two polylines holding the 98 finite points;
   - --overlay: one panel, a legend naming every column, same point counts;
   - --log-y: values <= 0 are left out with a note on stderr, decade tick labels;
+  - a header without rows: an empty panel, status 0;
   - errors, each exit status 1 with a `ptlc plot: error:` message: a missing
     file, no `step` column, a non-numeric cell, an output outside the sandbox,
     an output that is a symbolic link to a file outside it (not written).
@@ -149,6 +150,15 @@ def main():
         yt = texts(root, "ytick")
         check(yt == ["0.001", "0.01", "0.1", "1", "10", "100"], f"--log-y tick labels {yt}")
         check(texts(root, "ylabel") == ["loss (log scale)"], f"--log-y label {texts(root, 'ylabel')}")
+
+    # ---- No data rows yet: empty panels, not an error ------------------------------------
+    write_csv(os.path.join(work, "empty.csv"), ["step", "loss"], [])
+    rc, _, err = run(ptlc, ["plot", "empty.csv"], work)
+    check(rc == 0, f"empty.csv: status {rc}: {err}")
+    root = parse(os.path.join(work, "empty.svg"))
+    if root is not None:
+        check(polylines(root, "loss") == [] and texts(root, "empty") == ["no values to draw"],
+              "empty.csv: expected an empty panel saying so")
 
     # ---- Errors ---------------------------------------------------------------------------
     write_csv(os.path.join(work, "nostep.csv"), ["epoch", "loss"], [(1, 0.5)])
