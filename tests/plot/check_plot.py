@@ -22,6 +22,7 @@ Prints PASS, or FAIL lines and exits 1.
 
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,15 @@ def write_csv(path, header, rows):
 def main():
     ptlc = os.path.abspath(sys.argv[1])
     work = tempfile.mkdtemp(prefix="ptl-plot.")
+    outside = tempfile.mkdtemp(prefix="ptl-plot-outside.")
+    try:
+        return checks(ptlc, work, outside)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(outside, ignore_errors=True)
+
+
+def checks(ptlc, work, outside):
     # ---- A real training log ------------------------------------------------------------
     with open(os.path.join(work, "t.ptl"), "w") as f:
         f.write('var w = zeros[3]\n'
@@ -163,7 +173,6 @@ def main():
     # ---- Errors ---------------------------------------------------------------------------
     write_csv(os.path.join(work, "nostep.csv"), ["epoch", "loss"], [(1, 0.5)])
     write_csv(os.path.join(work, "bad.csv"), ["step", "loss"], [(1, 0.5), (2, "oops")])
-    outside = tempfile.mkdtemp(prefix="ptl-plot-outside.")
     target = os.path.join(outside, "victim.svg")
     with open(target, "w") as f:
         f.write("untouched")
