@@ -12,6 +12,8 @@
 //   ptlc opt FILE.ir [--pass NAME]   parse textual IR, verify, run passes, print it again
 //   ptlc build FILE -o OUT.o|OUT.a   compile ahead of time: object/library + C header
 //        [--header H] [--name N] [--cpu C] [-ON]   (tools/ptlc/Build.h)
+//   ptlc plot RUN.csv [-o RUN.svg]   draw a CSV log's columns against `step` as an SVG
+//        [--log-y] [--overlay]        (tools/ptlc/Plot.h)
 //   ptlc                             the REPL (tools/ptlc/Repl.h)
 //
 // Limits and the sandbox (run, check and --emit):
@@ -44,6 +46,7 @@
 #include "ir/interp/Limits.h"
 #include "ir/passes/Passes.h"
 #include "tools/ptlc/Build.h"
+#include "tools/ptlc/Plot.h"
 #include "tools/ptlc/Repl.h"
 #include "runtime/Errors.h"
 #include "runtime/Gemm.h"
@@ -94,6 +97,7 @@ struct DriverOptions {
   double timeBudget = 0;            ///< run --time-budget SECONDS
   int64_t memoryBudget = 0;         ///< run --memory-budget BYTES
   ptlc::BuildOptions build;         ///< `build`: output, header, name, cpu
+  ptlc::PlotOptions plot;           ///< `plot`: output, --log-y, --overlay
 };
 
 /// The sandbox of a script: its directory, the working directory and
@@ -440,6 +444,14 @@ int driverMain(int argc, char **argv, DriverOptions &o) {
   build->add_option("-O", o.optLevel, "LLVM optimisation level 0..3 (-O2 by default)")->check(CLI::Range(0, 3));
   ptlc::addBuildOptions(*build, o.build);
 
+  auto *plot = app.add_subcommand("plot", "Draw the columns of a CSV log (e.g. `train ... log to`) against "
+                                          "its `step` column as an SVG file");
+  plot->add_option("file", o.file, "The CSV file")->required();
+  ptlc::addPlotOptions(*plot, o.plot);
+  // The CSV takes the script's place in the sandbox: its directory and the working directory.
+  plot->add_option("--allow-dir", o.allowDirs, "Let ptlc read and write under DIR too (repeatable)");
+  plot->add_flag("--no-sandbox", o.noSandbox, "Let ptlc read and write any file");
+
   // The sandbox and the limits, for everything that compiles a script.
   for (CLI::App *a : {&app, run, check, build}) {
     a->add_option("--allow-dir", o.allowDirs,
@@ -484,6 +496,7 @@ int driverMain(int argc, char **argv, DriverOptions &o) {
   if (check->parsed()) return cmdCheck(o);
   if (opt->parsed()) return cmdOpt(o);
   if (build->parsed()) return cmdBuild(o);
+  if (plot->parsed()) return ptlc::plotCsv(o.file, o.plot);
   if (!o.emit.empty()) {
     if (o.file.empty()) {
       std::cerr << "ptlc: error: --emit needs a file\n";
