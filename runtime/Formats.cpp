@@ -551,6 +551,5 @@ void writeSafetensors(const std::string &path, const std::vector<NamedTensor> &t
   writeBytes(path, out);
 }
 
-void writeFileAtomically(const std::string &path, const std::string &bytes) { writeBytes(path, bytes); }
 
 } // namespace ptl

@@ -86,11 +86,4 @@ SafetensorsFile readSafetensors(const std::string &path);
 void writeSafetensors(const std::string &path, const std::vector<NamedTensor> &tensors,
                       const std::map<std::string, std::string> &metadata = {});
 
-// ---- Other files ---------------------------------------------------------------
-
-/// Writes `bytes` to `path` the way the writers above do: the sandbox check,
-/// then a temporary file, fsync and rename (a symbolic link at `path` is
-/// replaced, never written through). Throws RuntimeFault naming the path.
-void writeFileAtomically(const std::string &path, const std::string &bytes);
-
 } // namespace ptl

@@ -10,6 +10,7 @@
 
 #include "runtime/Errors.h"
 #include "runtime/Formats.h"
+#include "runtime/SafeWrite.h"
 
 #include <CLI/CLI.hpp>
 
