@@ -79,6 +79,11 @@ private:
 
   void error(SourceLoc l, const std::string &msg) { diags_.error(l) << msg; }
 
+  /// Reports each item of `ctx` (a child of type Item: a top-level item, a
+  /// statement, a model member) that starts on the line where the previous
+  /// item ends with no ';' between them: statements on one line need ';'.
+  template <class Item> void checkSeparated(ParserRuleContext *ctx);
+
   //===--- Declarations -----------------------------------------------------===//
   ast::ImportDecl importDecl(PTLParser::ImportDeclContext *ctx);
   std::unique_ptr<ast::ModelDecl> modelDecl(PTLParser::ModelDeclContext *ctx);
@@ -131,10 +136,33 @@ private:
 // Declarations
 //===----------------------------------------------------------------------===//
 
+template <class Item> void Builder::checkSeparated(ParserRuleContext *ctx) {
+  Token *prevLast = nullptr; // the last token of the previous item, if no ';' followed it
+  for (ParseTree *child : ctx->children) {
+    if (auto *term = dynamic_cast<TerminalNode *>(child)) {
+      if (term->getSymbol()->getType() == PTLParser::SEMI)
+        prevLast = nullptr;
+      continue;
+    }
+    if (!dynamic_cast<Item *>(child))
+      continue;
+    Token *first = firstToken(child);
+    if (prevLast && first->getLine() == prevLast->getLine()) {
+      std::string spelling = first->getText();
+      if (spelling.size() > 24)
+        spelling = spelling.substr(0, 20) + "...";
+      error(loc(first), "expected ';' or a newline before '" + spelling +
+                            "': statements on one line are separated by ';'");
+    }
+    prevLast = lastToken(child);
+  }
+}
+
 // program ::= (import | model | fn | stmt | ';')* EOF
 std::unique_ptr<ast::Program> Builder::program(PTLParser::ProgramContext *ctx) {
   auto prog = std::make_unique<ast::Program>();
   prog->fileId = fileId_;
+  checkSeparated<PTLParser::TopItemContext>(ctx);
   for (PTLParser::TopItemContext *item : ctx->topItem()) {
     if (auto *imp = item->importDecl()) {
       prog->order.push_back({ast::Program::Import, prog->imports.size()});
@@ -169,6 +197,7 @@ std::unique_ptr<ast::ModelDecl> Builder::modelDecl(PTLParser::ModelDeclContext *
   m->nameLoc = loc(ctx->ident());
   for (auto *tp : ctx->modelTypeParam())
     m->typeParams.push_back(modelTypeParam(tp));
+  checkSeparated<PTLParser::MemberContext>(ctx);
   for (auto *mem : ctx->member())
     member(mem, *m);
   return m;
@@ -428,6 +457,7 @@ ast::Dim Builder::dim(PTLParser::DimContext *ctx) {
 ast::BlockPtr Builder::block(PTLParser::BlockContext *ctx) {
   auto b = std::make_unique<ast::Block>();
   b->loc = loc(ctx);
+  checkSeparated<PTLParser::StmtContext>(ctx);
   auto stmts = ctx->stmt();
   // The child before '}' decides whether the last statement is the value.
   ParseTree *beforeClose = ctx->children[ctx->children.size() - 2];

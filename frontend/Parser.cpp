@@ -3,8 +3,8 @@
 // The steps, in order, each stopping the parse when it reports an error:
 //  1. the text must be valid UTF-8;
 //  2. lex the whole file; the grammar turns malformed input (an invalid
-//     character, an unterminated string or block comment) into error tokens,
-//     reported here; a file with no tokens at all is "empty";
+//     character, an unterminated string or block comment, a malformed
+//     number) into error tokens, reported here; a file with no tokens at all is "empty";
 //  3. a pass over the tokens bounds the nesting depth (ANTLR's generated
 //     parser recurses per level and would overflow the stack on deep input);
 //  4. parse with an error strategy that words ANTLR's errors for people and
@@ -85,12 +85,18 @@ size_t findInvalidUtf8(const std::string &s) {
 // Step 2: lexing
 //===----------------------------------------------------------------------===//
 
-/// The generated lexer plus two fix-ups that keep semantic predicates out of
-/// the grammar (lexer predicates disable ANTLR's lexer DFA cache; parser
+/// The generated lexer plus three fix-ups that keep semantic predicates out
+/// of the grammar (lexer predicates disable ANTLR's lexer DFA cache; parser
 /// predicates on the newline rule force full-context prediction):
 ///  - `t.0` lexes as ID FLOAT(".0"), so a float `.DIGITS` written directly
 ///    after an operand is split into '.' INT (a tuple field); `t.0.1`
 ///    becomes ID '.' INT '.' INT;
+///  - a number directly followed by what could continue a number (a letter,
+///    digit or `_`; a `.` not starting `..`; a sign after the `e` of a
+///    decimal number) is malformed: `1.2.3`, `1e5.5`, `0x`, `0x1G`, `12abc`,
+///    `1e+`, `3.` each become one BAD_NUMBER token spanning the whole run,
+///    reported at its first character (the lexer alone would split them into
+///    several tokens, read as several statements);
 ///  - a '(' '[' '@' that is the first token of its line becomes NL_LPAREN /
 ///    NL_LBRACK / NL_AT, which cannot continue the previous line as a call,
 ///    an index or a matmul.
@@ -104,6 +110,7 @@ public:
       t = std::move(pending_);
     } else {
       t = PTLLexer::nextToken();
+      bool number = t->getType() == INT || t->getType() == FLOAT;
       if (isTupleFieldFloat(*t)) {
         auto dot = std::make_unique<antlr4::CommonToken>(t.get());
         dot->setType(DOT);
@@ -116,6 +123,8 @@ public:
         index->setCharPositionInLine(t->getCharPositionInLine() + 1);
         pending_ = std::move(index);
         t = std::move(dot);
+      } else if (number) {
+        t = extendMalformedNumber(std::move(t));
       }
     }
     if (t->getLine() > prevLine_ && prevLine_ > 0) {
@@ -139,6 +148,37 @@ private:
   size_t prevType_ = 0;
   size_t prevLine_ = 0;
   size_t prevStop_ = (size_t)-2;
+
+  /// Can code point `c` continue the spelling of a number?
+  static bool isNumberChar(size_t c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  }
+
+  /// `t` (an INT or FLOAT just lexed) unchanged, or, when characters that
+  /// can continue a number follow it directly, one BAD_NUMBER token spanning
+  /// them all (they are consumed).
+  std::unique_ptr<antlr4::Token> extendMalformedNumber(std::unique_ptr<antlr4::Token> t) {
+    std::string text = t->getText();
+    bool hex = text.size() > 1 && (text[1] == 'x' || text[1] == 'X');
+    auto *sim = getInterpreter<antlr4::atn::LexerATNSimulator>();
+    size_t before = text.size();
+    while (true) {
+      size_t c = _input->LA(1);
+      char last = text.back();
+      bool sign = (c == '+' || c == '-') && !hex && (last == 'e' || last == 'E');
+      if (!isNumberChar(c) && !(c == '.' && _input->LA(2) != '.') && !sign)
+        break;
+      text += (char)c;
+      sim->consume(_input);
+    }
+    if (text.size() == before)
+      return t;
+    auto bad = std::make_unique<antlr4::CommonToken>(t.get());
+    bad->setType(PTLParser::BAD_NUMBER);
+    bad->setText(text);
+    bad->setStopIndex(_input->index() - 1);
+    return bad;
+  }
 
   bool isTupleFieldFloat(const antlr4::Token &t) const {
     if (t.getType() != FLOAT || prevStop_ + 1 != t.getStartIndex())
@@ -573,6 +613,9 @@ std::unique_ptr<ast::Program> parseProgram(SourceManager &sm, int fileId,
       diags.error(loc) << "invalid character " << describeChar(text, cp);
       break;
     }
+    case PTLParser::BAD_NUMBER:
+      diags.error(loc) << "malformed number '" << t->getText() << "'";
+      break;
     case PTLLexer::UNTERMINATED_STRING:
       loc.length = 1;
       diags.error(loc) << "unterminated string";
