@@ -952,7 +952,8 @@ std::string Builder::stringValue(Token *t) {
     case 'n': out += '\n'; break;
     case 't': out += '\t'; break;
     default: {
-      SourceLoc el{l.file, l.line, l.col + (int)i - 1, 2};
+      // The backslash is at byte i - 1; columns count characters.
+      SourceLoc el{l.file, l.line, l.col + (int)countChars(std::string_view(raw).substr(0, i - 1)), 2};
       error(el, std::string("unknown escape sequence '\\") + e + "' in string");
     }
     }

@@ -707,6 +707,7 @@ std::unique_ptr<ast::Program> parseProgram(SourceManager &sm, int fileId,
 SourceLocator::SourceLocator(const SourceManager &sm, int fileId)
     : file_(sm.file(fileId)), fileId_(fileId) {
   const std::string &s = file_.text;
+  endCp_ = s.size();
   bool ascii = true;
   for (unsigned char c : s)
     if (c >= 0x80) {
@@ -715,38 +716,42 @@ SourceLocator::SourceLocator(const SourceManager &sm, int fileId)
     }
   if (ascii)
     return;
-  // Code point i starts at byte cpToByte_[i]; continuation bytes are skipped.
-  cpToByte_.reserve(s.size() + 1);
-  for (size_t i = 0; i < s.size(); ++i)
-    if (((unsigned char)s[i] & 0xC0) != 0x80)
-      cpToByte_.push_back(i);
-  cpToByte_.push_back(s.size());
-}
-
-size_t SourceLocator::byteOffset(size_t cp) const {
-  if (cpToByte_.empty())
-    return std::min(cp, file_.text.size());
-  return cp < cpToByte_.size() ? cpToByte_[cp] : file_.text.size();
+  // Code points are the bytes that do not continue a UTF-8 sequence.
+  size_t cp = 0;
+  lineStartCp_.push_back(0);
+  for (unsigned char c : s) {
+    if ((c & 0xC0) == 0x80)
+      continue;
+    ++cp;
+    if (c == '\n')
+      lineStartCp_.push_back(cp);
+  }
+  endCp_ = cp;
 }
 
 SourceLoc SourceLocator::atByte(size_t offset) const {
   const auto &starts = file_.lineStarts;
+  offset = std::min(offset, file_.text.size());
   size_t line = std::upper_bound(starts.begin(), starts.end(), offset) - starts.begin();
-  if (line == 0)
-    line = 1;
-  return SourceLoc{fileId_, (int)line, (int)(offset - starts[line - 1]) + 1, 1};
+  int col = 1;
+  for (size_t i = starts[line - 1]; i < offset; ++i)
+    col += ((unsigned char)file_.text[i] & 0xC0) != 0x80;
+  return SourceLoc{fileId_, (int)line, col, 1};
 }
 
 SourceLoc SourceLocator::span(size_t start, size_t stop) const {
-  size_t begin = byteOffset(start);
-  SourceLoc loc = atByte(begin);
+  // Line starts in code points: the file's byte offsets when it is ASCII.
+  const std::vector<size_t> &starts = lineStartCp_.empty() ? file_.lineStarts : lineStartCp_;
+  start = std::min(start, endCp_);
+  size_t line = std::upper_bound(starts.begin(), starts.end(), start) - starts.begin();
+  SourceLoc loc{fileId_, (int)line, (int)(start - starts[line - 1]) + 1, 1};
   if (stop == (size_t)-1 || stop < start)
     return loc;
-  size_t end = byteOffset(stop + 1); // one past the last byte
-  size_t nl = file_.text.find('\n', begin);
-  if (nl != std::string::npos && nl < end)
-    end = nl;
-  loc.length = std::max<int>(1, (int)(end - begin));
+  // One past the last code point, cut at the end of the first line.
+  size_t end = std::min(stop + 1, endCp_);
+  if (line < starts.size())
+    end = std::min(end, starts[line] - 1);
+  loc.length = std::max<int>(1, (int)(end - std::min(end, start)));
   return loc;
 }
 

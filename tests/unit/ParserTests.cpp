@@ -669,8 +669,25 @@ TEST_CASE("parser: UTF-8 in strings and comments, and a BOM", "[parser]") {
   auto p = parseOk("\xEF\xBB\xBF// \xC3\xA9t\xC3\xA9\nlet s = \"\xCE\xBB\" + x\n");
   auto &b = ast::as<ast::BinaryExpr>(*ast::as<ast::LetStmt>(stmtAt(*p, 0)).value);
   CHECK(ast::as<ast::StringLit>(*b.lhs).value == "\xCE\xBB");
-  CHECK(b.lhs->loc.length == 4); // bytes
-  CHECK(b.rhs->loc.col == 16);   // byte column after the two-byte lambda
+  CHECK(b.lhs->loc.length == 3); // characters: the lambda is one (two bytes)
+  CHECK(b.rhs->loc.col == 15);   // the column counts characters, not bytes
+}
+
+TEST_CASE("parser errors: the caret counts characters, not bytes", "[parser][errors]") {
+  // "é" and "λ" are two bytes each; `1.2.3` starts at character 23 (byte 25).
+  auto p = parse("let s = \"\xC3\xA9\xCE\xBB\"; let y = 1.2.3\n");
+  REQUIRE_FALSE(p->ok());
+  CHECK(p->errors() == "1:23: malformed number '1.2.3'\n");
+  std::string shown = p->diags.render(p->firstError());
+  CHECK(shown == "test.ptl:1:23: error: malformed number '1.2.3'\n"
+                 "  let s = \"\xC3\xA9\xCE\xBB\"; let y = 1.2.3\n" +
+                 std::string("  ") + std::string(22, ' ') + "^~~~~\n"); // 22 characters before it
+  // Tabs are kept so the caret lines up however the terminal expands them.
+  auto t = parse("\tlet \xCE\xB1 = 1\n");
+  REQUIRE_FALSE(t->ok());
+  CHECK(t->diags.render(t->firstError()) == "test.ptl:1:6: error: invalid character '\xCE\xB1'\n"
+                                            "  \tlet \xCE\xB1 = 1\n"
+                                            "  \t    ^\n");
 }
 
 TEST_CASE("parser: the printer dumps every node with its position", "[parser]") {
