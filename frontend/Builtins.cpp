@@ -104,6 +104,13 @@ static SValue floatOperand(Elaborator &E, const ast::Expr *e, const char *what) 
   return v;
 }
 
+/// Is `n` a valid dimension (>= 0)? Reports "negative dimension" at `loc` if not.
+static bool checkDimension(Elaborator &E, int64_t n, SourceLoc loc, const char *what) {
+  if (n >= 0) return true;
+  E.diags_.error(loc) << "negative dimension " << n << " (" << what << ")";
+  return false;
+}
+
 /// The static shape in `zeros[2, n]`.
 static std::optional<Shape> readShape(Elaborator &E, const ast::IndexExpr *ie, const std::string &name, SourceLoc loc) {
   if (!ie) {
@@ -117,11 +124,7 @@ static std::optional<Shape> readShape(Elaborator &E, const ast::IndexExpr *ie, c
       return std::nullopt;
     }
     auto v = E.constInt(*it.value, "shape dimensions");
-    if (!v) return std::nullopt;
-    if (*v < 0) {
-      E.diags_.error(it.loc) << "negative dimension " << *v;
-      return std::nullopt;
-    }
+    if (!v || !checkDimension(E, *v, it.loc, "a shape dimension")) return std::nullopt;
     s.push_back(*v);
   }
   return s;
@@ -317,6 +320,7 @@ static const std::map<std::string, Builtin> &builtins() {
                           shape.push_back(1);
                           continue;
                         }
+                        if (!checkDimension(E, *v, it->loc, "reshape's dimensions other than -1")) return SValue::poison();
                         shape.push_back(*v);
                         known *= *v;
                       }
@@ -369,7 +373,7 @@ static const std::map<std::string, Builtin> &builtins() {
                         return SValue::poison();
                       }
                       auto d = E.constInt(*a.params[1], "one_hot depth");
-                      if (!d) return SValue::poison();
+                      if (!d || !checkDimension(E, *d, a.params[1]->loc, "one_hot's depth")) return SValue::poison();
                       ir::Value *r = E.emit(OpKind::OneHot, {l.leaves[0]}, {{"depth", *d}}, a.loc);
                       return r ? E.fromValue(r) : SValue::poison();
                     }};
@@ -452,7 +456,7 @@ static const std::map<std::string, Builtin> &builtins() {
     // arange(n) -> i32[n] = [0, 1, ..., n-1]
     t["arange"] = {{"n"}, 1, [](Elaborator &E, BuiltinArgs &a) -> SValue {
                      auto n = E.constInt(*a.params[0], "arange's length");
-                     if (!n) return SValue::poison();
+                     if (!n || !checkDimension(E, *n, a.params[0]->loc, "arange's length")) return SValue::poison();
                      E.b().setLoc(E.irLoc(a.loc));
                      return E.fromValue(E.b().create(OpKind::Iota, {}, {ir::Type{DType::I32, {*n}}})->result(0));
                    }};

@@ -57,6 +57,16 @@ static std::optional<double> evalConst(const ast::Expr &e, const std::map<std::s
   }
 }
 
+/// The first dimension of tensor type `t` that names a negative value of `env`, or null.
+static const ast::Dim *negativeDim(const ast::TypeExpr &t, const std::map<std::string, int64_t> &env) {
+  if (t.kind != ast::TypeExpr::Tensor) return nullptr;
+  for (const ast::Dim &d : t.dims) {
+    auto it = d.value ? env.end() : env.find(d.name);
+    if (it != env.end() && it->second < 0) return &d;
+  }
+  return nullptr;
+}
+
 const ModelType *Elaborator::modelTypeFromArgs(const ast::ModelDecl &decl,
                                                const std::vector<ast::ExprPtr> &args,
                                                const std::map<std::string, int64_t> &env, SourceLoc loc) {
@@ -213,6 +223,14 @@ const ModelType *Elaborator::modelType(const ast::ModelDecl &decl, const std::ve
   for (auto [kind, index] : decl.order) {
     if (kind == ast::ModelDecl::Param) {
       const ast::ParamDecl &pd = decl.params[index];
+      // A type argument used as a dimension is checked where it is given.
+      if (const ast::Dim *neg = negativeDim(*pd.type, env)) {
+        (diags_.error(loc) << "negative dimension: type argument '" << neg->name << "' of model '" << decl.name
+                           << "' is " << env.at(neg->name))
+            .note(neg->loc, "it is a dimension of parameter '" + pd.name + "'");
+        ok = false;
+        continue;
+      }
       std::optional<SType> t = resolveType(*pd.type, env, {}, true);
       if (!t) { ok = false; continue; }
       if (!t->isTensor() || !isFloat(t->tensor.dtype)) {

@@ -276,6 +276,10 @@ std::optional<SType> Elaborator::resolveType(const ast::TypeExpr &t,
         if (report) diags_.error(d.loc) << "unknown dimension '" << d.name << "'";
         return std::nullopt;
       }
+      if (it->second < 0) {
+        if (report) diags_.error(d.loc) << "negative dimension: '" << d.name << "' is " << it->second;
+        return std::nullopt;
+      }
       shape.push_back(it->second);
     }
     return SType::tensorOf(dt, shape);
