@@ -464,7 +464,10 @@ static const std::map<std::string, Builtin> &builtins() {
     for (auto [name, dt] : {std::pair{"f32", DType::F32}, std::pair{"f64", DType::F64}, std::pair{"i32", DType::I32}}) {
       DType d = dt;
       t[name] = {{"x"}, 1, [d](Elaborator &E, BuiltinArgs &a) -> SValue {
-                   SValue x = E.elabExpr(*a.params[0]);
+                   // A list literal takes the type from its exact values (f64([0.1, 1e300])).
+                   const ast::Expr &arg = *a.params[0];
+                   SValue x = arg.kind == ast::ExprKind::List ? E.elabList(ast::as<ast::ListExpr>(arg), d)
+                                                              : E.elabExpr(arg);
                    if (x.poisoned || !E.requireTensor(x, a.params[0]->loc, "a conversion")) return SValue::poison();
                    return E.convertTo(x, d);
                  }};
@@ -697,8 +700,8 @@ static const std::map<std::string, Builtin> &builtins() {
                     E.diags_.error(a.params[0]->loc) << "argument '" << *n << "' must be a number, got '" << it->second << "'";
                     return SValue::poison();
                   }
-                  if (d.type.tensor.dtype == DType::I32 && v != std::floor(v)) {
-                    E.diags_.error(a.params[0]->loc) << "argument '" << *n << "' must be an integer, got '" << it->second << "'";
+                  if (d.type.tensor.dtype == DType::I32 && (v != std::floor(v) || v < INT32_MIN || v > INT32_MAX)) {
+                    E.diags_.error(a.params[0]->loc) << "argument '" << *n << "' must be an i32 integer, got '" << it->second << "'";
                     return SValue::poison();
                   }
                   return E.constantValue(d.type.tensor.dtype, v, d.weak);
