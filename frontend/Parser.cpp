@@ -18,6 +18,7 @@
 #include "frontend/Parser.h"
 
 #include "frontend/ASTBuilder.h"
+#include "frontend/LiteralListToken.h"
 
 #include "PTLLexer.h"
 #include "PTLParser.h"
@@ -27,6 +28,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <set>
@@ -105,29 +107,11 @@ public:
   using PTLLexer::PTLLexer;
 
   std::unique_ptr<antlr4::Token> nextToken() override {
-    std::unique_ptr<antlr4::Token> t;
-    if (pending_) {
-      t = std::move(pending_);
-    } else {
-      t = PTLLexer::nextToken();
-      bool number = t->getType() == INT || t->getType() == FLOAT;
-      if (isTupleFieldFloat(*t)) {
-        auto dot = std::make_unique<antlr4::CommonToken>(t.get());
-        dot->setType(DOT);
-        dot->setText(".");
-        dot->setStopIndex(t->getStartIndex());
-        auto index = std::make_unique<antlr4::CommonToken>(t.get());
-        index->setType(INT);
-        index->setText(t->getText().substr(1));
-        index->setStartIndex(t->getStartIndex() + 1);
-        index->setCharPositionInLine(t->getCharPositionInLine() + 1);
-        pending_ = std::move(index);
-        t = std::move(dot);
-      } else if (number) {
-        t = extendMalformedNumber(std::move(t));
-      }
-    }
-    if (t->getLine() > prevLine_ && prevLine_ > 0) {
+    std::unique_ptr<antlr4::Token> t = takeToken();
+    bool firstOnLine = t->getLine() > prevLine_ && prevLine_ > 0;
+    if (t->getType() == LBRACK && (firstOnLine || !endsOperandType(lastType_)) && lastType_ != IN)
+      t = literalList(std::move(t));
+    if (firstOnLine) {
       size_t type = t->getType();
       auto *w = static_cast<antlr4::CommonToken *>(t.get());
       if (type == LPAREN)
@@ -138,16 +122,111 @@ public:
         w->setType(PTLParser::NL_AT);
     }
     prevLine_ = t->getLine();
-    prevType_ = t->getType();
-    prevStop_ = t->getStopIndex();
+    lastType_ = t->getType();
     return t;
   }
 
+  /// Does a token of this type end an operand (so a following '[' indexes it)?
+  static bool endsOperandType(size_t type) {
+    switch (type) {
+    case ID: case INT: case FLOAT: case STRING: case TRUE: case FALSE:
+    case RPAREN: case RBRACK: case RBRACE: case PTLParser::LITERAL_LIST:
+    case MINIMIZING: case WITH: case STEPS: case LOG: case EVERY: case TO:
+      return true;
+    default:
+      return false;
+    }
+  }
+
 private:
-  std::unique_ptr<antlr4::Token> pending_;
-  size_t prevType_ = 0;
-  size_t prevLine_ = 0;
+  std::deque<std::unique_ptr<antlr4::Token>> queue_; ///< lexed, not yet handed out
+  size_t prevType_ = 0;           ///< the last token lexed (for the tuple-field split)
   size_t prevStop_ = (size_t)-2;
+  size_t prevLine_ = 0;           ///< the last token handed out
+  size_t lastType_ = 0;
+
+  /// The next token: a queued one, or a new one with the tuple-field split
+  /// and malformed numbers applied.
+  std::unique_ptr<antlr4::Token> takeToken() {
+    if (!queue_.empty()) {
+      std::unique_ptr<antlr4::Token> t = std::move(queue_.front());
+      queue_.pop_front();
+      return t;
+    }
+    std::unique_ptr<antlr4::Token> t = PTLLexer::nextToken();
+    bool number = t->getType() == INT || t->getType() == FLOAT;
+    if (isTupleFieldFloat(*t)) {
+      auto dot = std::make_unique<antlr4::CommonToken>(t.get());
+      dot->setType(DOT);
+      dot->setText(".");
+      dot->setStopIndex(t->getStartIndex());
+      auto index = std::make_unique<antlr4::CommonToken>(t.get());
+      index->setType(INT);
+      index->setText(t->getText().substr(1));
+      index->setStartIndex(t->getStartIndex() + 1);
+      index->setCharPositionInLine(t->getCharPositionInLine() + 1);
+      queue_.push_back(std::move(index));
+      t = std::move(dot);
+    } else if (number) {
+      t = extendMalformedNumber(std::move(t));
+    }
+    const antlr4::Token &last = queue_.empty() ? *t : *queue_.back();
+    prevType_ = last.getType();
+    prevStop_ = last.getStopIndex();
+    return t;
+  }
+
+  /// `open` (a '[' that starts a list) and what follows as one LITERAL_LIST
+  /// token if the list holds only numbers, each perhaps negated
+  /// (`[1.0, -2, 3e5,]`); otherwise `open`, with the tokens read queued.
+  /// A long literal list then costs one token and one AST node per
+  /// element, not a chain of parse-tree contexts per element.
+  std::unique_ptr<antlr4::Token> literalList(std::unique_ptr<antlr4::Token> open) {
+    std::vector<std::unique_ptr<antlr4::Token>> seen;
+    auto list = std::make_unique<LiteralListToken>(open.get());
+    list->setType(PTLParser::LITERAL_LIST);
+    auto fail = [&]() {
+      for (auto it = seen.rbegin(); it != seen.rend(); ++it)
+        queue_.push_front(std::move(*it));
+      return std::move(open);
+    };
+    bool afterComma = false;
+    while (true) {
+      std::unique_ptr<antlr4::Token> t = takeToken();
+      if (t->getType() == RBRACK && afterComma) { // a trailing comma
+        list->setStopIndex(t->getStopIndex());
+        list->setText(_input->getText(antlr4::misc::Interval(list->getStartIndex(), list->getStopIndex())));
+        return list;
+      }
+      LiteralListToken::Element e;
+      if (t->getType() == MINUS) {
+        e.minusStart = t->getStartIndex();
+        seen.push_back(std::move(t));
+        t = takeToken();
+      }
+      if (t->getType() != INT && t->getType() != FLOAT) {
+        seen.push_back(std::move(t));
+        return fail();
+      }
+      e.isFloat = t->getType() == FLOAT;
+      e.start = t->getStartIndex();
+      e.stop = t->getStopIndex();
+      e.text = t->getText();
+      list->elements.push_back(std::move(e));
+      seen.push_back(std::move(t));
+      t = takeToken();
+      size_t type = t->getType();
+      if (type == RBRACK) {
+        list->setStopIndex(t->getStopIndex());
+        list->setText(_input->getText(antlr4::misc::Interval(list->getStartIndex(), list->getStopIndex())));
+        return list;
+      }
+      seen.push_back(std::move(t));
+      if (type != COMMA)
+        return fail();
+      afterComma = true;
+    }
+  }
 
   /// Can code point `c` continue the spelling of a number?
   static bool isNumberChar(size_t c) {
@@ -183,7 +262,8 @@ private:
   bool isTupleFieldFloat(const antlr4::Token &t) const {
     if (t.getType() != FLOAT || prevStop_ + 1 != t.getStartIndex())
       return false;
-    if (prevType_ != ID && prevType_ != INT && prevType_ != RPAREN && prevType_ != RBRACK)
+    if (prevType_ != ID && prevType_ != INT && prevType_ != RPAREN && prevType_ != RBRACK &&
+        prevType_ != PTLParser::LITERAL_LIST)
       return false;
     std::string text = t.getText();
     return text.size() > 1 && text[0] == '.' &&
@@ -234,6 +314,7 @@ bool endsOperand(size_t type) {
   case PTLLexer::RPAREN: case PTLLexer::RBRACK: case PTLLexer::RBRACE:
   case PTLLexer::MINIMIZING: case PTLLexer::WITH: case PTLLexer::STEPS:
   case PTLLexer::LOG: case PTLLexer::EVERY: case PTLLexer::TO:
+  case PTLParser::LITERAL_LIST:
     return true;
   default:
     return false;
@@ -349,7 +430,7 @@ bool startsExpression(size_t type) {
   case PTLParser::NL_LPAREN: case PTLParser::NL_LBRACK:
   case PTLLexer::MINUS: case PTLLexer::BANG: case PTLLexer::IF:
   case PTLLexer::MAP: case PTLLexer::GRAD: case PTLLexer::VALUE_AND_GRAD:
-  case PTLLexer::STOP_GRAD:
+  case PTLLexer::STOP_GRAD: case PTLParser::LITERAL_LIST:
     return true;
   default:
     return isSoftKeyword(type);
@@ -377,6 +458,7 @@ std::string describeTokenType(const antlr4::dfa::Vocabulary &vocab, size_t type)
   case PTLParser::NL_LPAREN: return "'('";
   case PTLParser::NL_LBRACK: return "'['";
   case PTLParser::NL_AT: return "'@'";
+  case PTLParser::LITERAL_LIST: return "a list";
   default: break;
   }
   std::string lit = vocab.getLiteralName(type);

@@ -36,8 +36,9 @@ grammar PTL;
 // Set by the token source in frontend/Parser.cpp on a '(' '[' '@' that is the
 // first token of its line; only postfix call/index and matmul use the plain ones.
 // BAD_NUMBER: a malformed number, made by the same token source and reported
-// before parsing.
-tokens { NL_LPAREN, NL_LBRACK, NL_AT, BAD_NUMBER }
+// before parsing. LITERAL_LIST: a whole list literal of numbers (`[1.0, -2]`),
+// made by the same token source (frontend/LiteralListToken.h).
+tokens { NL_LPAREN, NL_LBRACK, NL_AT, BAD_NUMBER, LITERAL_LIST }
 
 @parser::members {
   /// True when the next token is on the same line as the previous one.
@@ -361,6 +362,7 @@ primary
   | ident                                             # nameExpr
   | lparen (expr (',' expr)* trailing=','?)? ')'         # parenExpr
   | lbrack (expr (',' expr)* ','?)? ']'                  # listExpr
+  | LITERAL_LIST                                      # literalListExpr
   | block                                             # blockExpr
   | ifExpr                                            # ifPrimary
   | MAP ident IN expr '..' expr block                 # mapExpr
