@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/ASTBuilder.h"
+#include "frontend/LiteralListToken.h"
 
 #include "PTLParser.h"
 #include "antlr4-runtime.h"
@@ -79,6 +80,11 @@ private:
 
   void error(SourceLoc l, const std::string &msg) { diags_.error(l) << msg; }
 
+  /// Reports each item of `ctx` (a child of type Item: a top-level item, a
+  /// statement, a model member) that starts on the line where the previous
+  /// item ends with no ';' between them: statements on one line need ';'.
+  template <class Item> void checkSeparated(ParserRuleContext *ctx);
+
   //===--- Declarations -----------------------------------------------------===//
   ast::ImportDecl importDecl(PTLParser::ImportDeclContext *ctx);
   std::unique_ptr<ast::ModelDecl> modelDecl(PTLParser::ModelDeclContext *ctx);
@@ -124,6 +130,8 @@ private:
 
   //===--- Literals ---------------------------------------------------------===//
   long long intValue(Token *t);
+  long long intValue(const std::string &spelling, SourceLoc l);
+  ast::ExprPtr floatLiteral(const std::string &spelling, SourceLoc l);
   std::string stringValue(Token *t);
 };
 
@@ -131,10 +139,33 @@ private:
 // Declarations
 //===----------------------------------------------------------------------===//
 
+template <class Item> void Builder::checkSeparated(ParserRuleContext *ctx) {
+  Token *prevLast = nullptr; // the last token of the previous item, if no ';' followed it
+  for (ParseTree *child : ctx->children) {
+    if (auto *term = dynamic_cast<TerminalNode *>(child)) {
+      if (term->getSymbol()->getType() == PTLParser::SEMI)
+        prevLast = nullptr;
+      continue;
+    }
+    if (!dynamic_cast<Item *>(child))
+      continue;
+    Token *first = firstToken(child);
+    if (prevLast && first->getLine() == prevLast->getLine()) {
+      std::string spelling = first->getText();
+      if (spelling.size() > 24)
+        spelling = spelling.substr(0, 20) + "...";
+      error(loc(first), "expected ';' or a newline before '" + spelling +
+                            "': statements on one line are separated by ';'");
+    }
+    prevLast = lastToken(child);
+  }
+}
+
 // program ::= (import | model | fn | stmt | ';')* EOF
 std::unique_ptr<ast::Program> Builder::program(PTLParser::ProgramContext *ctx) {
   auto prog = std::make_unique<ast::Program>();
   prog->fileId = fileId_;
+  checkSeparated<PTLParser::TopItemContext>(ctx);
   for (PTLParser::TopItemContext *item : ctx->topItem()) {
     if (auto *imp = item->importDecl()) {
       prog->order.push_back({ast::Program::Import, prog->imports.size()});
@@ -169,6 +200,7 @@ std::unique_ptr<ast::ModelDecl> Builder::modelDecl(PTLParser::ModelDeclContext *
   m->nameLoc = loc(ctx->ident());
   for (auto *tp : ctx->modelTypeParam())
     m->typeParams.push_back(modelTypeParam(tp));
+  checkSeparated<PTLParser::MemberContext>(ctx);
   for (auto *mem : ctx->member())
     member(mem, *m);
   return m;
@@ -428,6 +460,7 @@ ast::Dim Builder::dim(PTLParser::DimContext *ctx) {
 ast::BlockPtr Builder::block(PTLParser::BlockContext *ctx) {
   auto b = std::make_unique<ast::Block>();
   b->loc = loc(ctx);
+  checkSeparated<PTLParser::StmtContext>(ctx);
   auto stmts = ctx->stmt();
   // The child before '}' decides whether the last statement is the value.
   ParseTree *beforeClose = ctx->children[ctx->children.size() - 2];
@@ -756,14 +789,8 @@ ast::ExprPtr Builder::primary(PTLParser::PrimaryContext *ctx) {
   SourceLoc l = loc(ctx);
   if (auto *i = dynamic_cast<PTLParser::IntLitContext *>(ctx))
     return std::make_unique<ast::IntLit>(l, intValue(i->INT()->getSymbol()));
-  if (auto *f = dynamic_cast<PTLParser::FloatLitContext *>(ctx)) {
-    std::string spelling = f->getText();
-    errno = 0;
-    double v = std::strtod(spelling.c_str(), nullptr);
-    if (errno == ERANGE && (v > 1.0 || v < -1.0))
-      error(l, "float literal '" + spelling + "' is out of range");
-    return std::make_unique<ast::FloatLit>(l, v, spelling);
-  }
+  if (auto *f = dynamic_cast<PTLParser::FloatLitContext *>(ctx))
+    return floatLiteral(f->getText(), l);
   if (auto *s = dynamic_cast<PTLParser::StringLitContext *>(ctx))
     return std::make_unique<ast::StringLit>(l, stringValue(s->STRING()->getSymbol()));
   if (dynamic_cast<PTLParser::TrueLitContext *>(ctx))
@@ -780,6 +807,22 @@ ast::ExprPtr Builder::primary(PTLParser::PrimaryContext *ctx) {
     for (auto *e : elems)
       t->elems.push_back(expr(e));
     return t;
+  }
+  if (auto *ll = dynamic_cast<PTLParser::LiteralListExprContext *>(ctx)) {
+    // The numbers of a LITERAL_LIST token: the nodes the list rule would build.
+    const auto *tok = static_cast<const LiteralListToken *>(ll->LITERAL_LIST()->getSymbol());
+    auto list = std::make_unique<ast::ListExpr>(l);
+    list->elems.reserve(tok->elements.size());
+    for (const LiteralListToken::Element &el : tok->elements) {
+      SourceLoc nl = locator_.span(el.start, el.stop);
+      ast::ExprPtr num = el.isFloat ? floatLiteral(el.text, nl)
+                                    : std::make_unique<ast::IntLit>(nl, intValue(el.text, nl));
+      if (el.minusStart != (size_t)-1)
+        num = std::make_unique<ast::UnaryExpr>(locator_.span(el.minusStart, el.stop), ast::UnaryOp::Neg,
+                                               std::move(num));
+      list->elems.push_back(std::move(num));
+    }
+    return list;
   }
   if (auto *li = dynamic_cast<PTLParser::ListExprContext *>(ctx)) {
     auto list = std::make_unique<ast::ListExpr>(l);
@@ -882,9 +925,19 @@ ast::Selector Builder::selector(PTLParser::SelectorContext *ctx) {
 // Literals
 //===----------------------------------------------------------------------===//
 
+// FLOAT ::= 3.0 | .5 | 1e-3 | 2.5E+4   -- must fit in f64
+ast::ExprPtr Builder::floatLiteral(const std::string &spelling, SourceLoc l) {
+  errno = 0;
+  double v = std::strtod(spelling.c_str(), nullptr);
+  if (errno == ERANGE && (v > 1.0 || v < -1.0))
+    error(l, "float literal '" + spelling + "' is out of range");
+  return std::make_unique<ast::FloatLit>(l, v, spelling);
+}
+
+long long Builder::intValue(Token *t) { return intValue(t->getText(), loc(t)); }
+
 // INT ::= [0-9]+ | '0' [xX] [0-9a-fA-F]+   -- must fit in i32
-long long Builder::intValue(Token *t) {
-  std::string s = t->getText();
+long long Builder::intValue(const std::string &s, SourceLoc l) {
   bool hex = s.size() > 2 && (s[1] == 'x' || s[1] == 'X');
   unsigned long long v = 0;
   bool overflow = false;
@@ -898,7 +951,7 @@ long long Builder::intValue(Token *t) {
     }
   }
   if (overflow) {
-    error(loc(t), "integer literal '" + s + "' is out of range for i32 (at most 2147483647)");
+    error(l, "integer literal '" + s + "' is out of range for i32 (at most 2147483647)");
     return 0;
   }
   return (long long)v;
@@ -922,7 +975,8 @@ std::string Builder::stringValue(Token *t) {
     case 'n': out += '\n'; break;
     case 't': out += '\t'; break;
     default: {
-      SourceLoc el{l.file, l.line, l.col + (int)i - 1, 2};
+      // The backslash is at byte i - 1; columns count characters.
+      SourceLoc el{l.file, l.line, l.col + (int)countChars(std::string_view(raw).substr(0, i - 1)), 2};
       error(el, std::string("unknown escape sequence '\\") + e + "' in string");
     }
     }

@@ -23,8 +23,9 @@ class ParserRuleContext;
 namespace ptl {
 
 /// Maps ANTLR's positions (code-point indices into the decoded input) to
-/// SourceLocs with byte-based 1-based columns, as the diagnostics engine
-/// expects.
+/// SourceLocs whose 1-based columns and lengths count characters (Unicode
+/// code points), as the diagnostics engine expects. Every lookup is a
+/// binary search, so locating all tokens of a long line stays linear.
 class SourceLocator {
 public:
   SourceLocator(const SourceManager &sm, int fileId);
@@ -32,16 +33,18 @@ public:
   /// The location of the code points [start, stop] (inclusive). A span that
   /// crosses a line break is cut at the end of its first line.
   SourceLoc span(size_t start, size_t stop) const;
-  /// The location of the single byte at `offset`.
+  /// The location of the byte at `offset` (its column counts the characters
+  /// before it on its line; used for bytes that are not valid UTF-8).
   SourceLoc atByte(size_t offset) const;
-  /// The byte offset of code point `cp`.
-  size_t byteOffset(size_t cp) const;
   int fileId() const { return fileId_; }
 
 private:
   const SourceFile &file_;
   int fileId_;
-  std::vector<size_t> cpToByte_; ///< empty when the text is pure ASCII
+  /// Code point index of the first character of each line; empty when the
+  /// text is pure ASCII (then the file's byte line starts serve).
+  std::vector<size_t> lineStartCp_;
+  size_t endCp_ = 0; ///< the number of code points in the text
 };
 
 /// Builds the AST of `program` (a PTLParser::ProgramContext of a parse

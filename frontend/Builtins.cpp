@@ -105,6 +105,13 @@ static SValue floatOperand(Elaborator &E, const ast::Expr *e, const char *what) 
   return v;
 }
 
+/// Is `n` a valid dimension (>= 0)? Reports "negative dimension" at `loc` if not.
+static bool checkDimension(Elaborator &E, int64_t n, SourceLoc loc, const char *what) {
+  if (n >= 0) return true;
+  E.diags_.error(loc) << "negative dimension " << n << " (" << what << ")";
+  return false;
+}
+
 /// The static shape in `zeros[2, n]`.
 static std::optional<Shape> readShape(Elaborator &E, const ast::IndexExpr *ie, const std::string &name, SourceLoc loc) {
   if (!ie) {
@@ -118,11 +125,7 @@ static std::optional<Shape> readShape(Elaborator &E, const ast::IndexExpr *ie, c
       return std::nullopt;
     }
     auto v = E.constInt(*it.value, "shape dimensions");
-    if (!v) return std::nullopt;
-    if (*v < 0) {
-      E.diags_.error(it.loc) << "negative dimension " << *v;
-      return std::nullopt;
-    }
+    if (!v || !checkDimension(E, *v, it.loc, "a shape dimension")) return std::nullopt;
     s.push_back(*v);
   }
   return s;
@@ -312,6 +315,7 @@ static const std::map<std::string, Builtin> &builtins() {
                           shape.push_back(1);
                           continue;
                         }
+                        if (!checkDimension(E, *v, it->loc, "reshape's dimensions other than -1")) return SValue::poison();
                         shape.push_back(*v);
                         known *= *v;
                       }
@@ -364,7 +368,7 @@ static const std::map<std::string, Builtin> &builtins() {
                         return SValue::poison();
                       }
                       auto d = E.constInt(*a.params[1], "one_hot depth");
-                      if (!d) return SValue::poison();
+                      if (!d || !checkDimension(E, *d, a.params[1]->loc, "one_hot's depth")) return SValue::poison();
                       ir::Value *r = E.emit(OpKind::OneHot, {l.leaves[0]}, {{"depth", *d}}, a.loc);
                       return r ? E.fromValue(r) : SValue::poison();
                     }};
@@ -447,7 +451,7 @@ static const std::map<std::string, Builtin> &builtins() {
     // arange(n) -> i32[n] = [0, 1, ..., n-1]
     t["arange"] = {{"n"}, 1, [](Elaborator &E, BuiltinArgs &a) -> SValue {
                      auto n = E.constInt(*a.params[0], "arange's length");
-                     if (!n) return SValue::poison();
+                     if (!n || !checkDimension(E, *n, a.params[0]->loc, "arange's length")) return SValue::poison();
                      E.b().setLoc(E.irLoc(a.loc));
                      return E.fromValue(E.b().create(OpKind::Iota, {}, {ir::Type{DType::I32, {*n}}})->result(0));
                    }};
@@ -455,7 +459,10 @@ static const std::map<std::string, Builtin> &builtins() {
     for (auto [name, dt] : {std::pair{"f32", DType::F32}, std::pair{"f64", DType::F64}, std::pair{"i32", DType::I32}}) {
       DType d = dt;
       t[name] = {{"x"}, 1, [d](Elaborator &E, BuiltinArgs &a) -> SValue {
-                   SValue x = E.elabExpr(*a.params[0]);
+                   // A list literal takes the type from its exact values (f64([0.1, 1e300])).
+                   const ast::Expr &arg = *a.params[0];
+                   SValue x = arg.kind == ast::ExprKind::List ? E.elabList(ast::as<ast::ListExpr>(arg), d)
+                                                              : E.elabExpr(arg);
                    if (x.poisoned || !E.requireTensor(x, a.params[0]->loc, "a conversion")) return SValue::poison();
                    return E.convertTo(x, d);
                  }};
@@ -719,8 +726,8 @@ static const std::map<std::string, Builtin> &builtins() {
                     E.diags_.error(a.params[0]->loc) << "argument '" << *n << "' must be a number, got '" << it->second << "'";
                     return SValue::poison();
                   }
-                  if (d.type.tensor.dtype == DType::I32 && v != std::floor(v)) {
-                    E.diags_.error(a.params[0]->loc) << "argument '" << *n << "' must be an integer, got '" << it->second << "'";
+                  if (d.type.tensor.dtype == DType::I32 && (v != std::floor(v) || v < INT32_MIN || v > INT32_MAX)) {
+                    E.diags_.error(a.params[0]->loc) << "argument '" << *n << "' must be an i32 integer, got '" << it->second << "'";
                     return SValue::poison();
                   }
                   return E.constantValue(d.type.tensor.dtype, v, d.weak);

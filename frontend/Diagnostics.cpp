@@ -76,13 +76,17 @@ std::string DiagnosticEngine::render(const ReportedDiagnostic &d) const {
     out += "  ";
     out += line;
     out += "\n  ";
-    // Keep tabs so the caret lines up with the echoed source line.
-    for (int i = 1; i < x.loc.col && i - 1 < (int)line.size(); ++i)
-      out += line[i - 1] == '\t' ? '\t' : ' ';
+    // Columns count characters: one blank per character before the caret
+    // (tabs kept, so it lines up with the echoed line however tabs expand).
+    size_t caret = byteOffsetOfColumn(line, x.loc.col);
+    for (size_t i = 0; i < caret; ++i)
+      if (((unsigned char)line[i] & 0xC0) != 0x80)
+        out += line[i] == '\t' ? '\t' : ' ';
     if (color_) out += "\033[1;32m";
     out += '^';
-    int len = std::max(1, x.loc.length);
-    for (int i = 1; i < len && x.loc.col - 1 + i < (int)line.size(); ++i)
+    size_t len = (size_t)std::max(1, x.loc.length);
+    size_t rest = countChars(line.substr(caret)); // characters from the caret on
+    for (size_t i = 1; i < len && i < rest; ++i)
       out += '~';
     out += reset;
     out += "\n";

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/Elaborator.h"
 #include "frontend/Suggest.h"
+#include "frontend/ConstFold.h"
 #include "ir/Slice.h"
 
 #include <cassert>
@@ -29,6 +30,9 @@ SValue Elaborator::fromValue(ir::Value *v) const {
 }
 
 SValue Elaborator::constantValue(DType dt, double x, bool weak) {
+  // A value with an element type holds what that type can; a literal (weak)
+  // keeps its exact value until its type is known.
+  if (!weak) x = representAs(x, dt);
   SValue s = fromValue(b().scalar(dt, x));
   s.constant = x;
   s.weak = weak;
@@ -42,18 +46,32 @@ ir::Value *Elaborator::tensorValue(const SValue &v, std::optional<DType> dtype) 
   return v.leaves[0];
 }
 
+/// Does the literal value `x` overflow element type `dt` (a finite value
+/// that becomes infinite)? Integers saturate and bools are x != 0, as the
+/// convert op does; only f32 can overflow.
+static bool overflows(double x, DType dt) {
+  return dt == DType::F32 && std::isfinite(x) && !std::isfinite((float)x);
+}
+
+void Elaborator::reportLiteralRange(double x, DType dt, SourceLoc loc) {
+  if (loc.valid() && !reportedRangeErrors_.insert({loc.file, loc.line, loc.col}).second) return;
+  diags_.error(loc) << "float literal " << x << " is out of range for " << dtypeName(dt)
+                    << " (at most 3.4028235e+38); write f64(...) to keep it";
+}
+
 SValue Elaborator::convertTo(const SValue &v, DType dt) {
   if (v.poisoned || !v.type.isTensor()) return v;
+  // Here a literal gets its element type: its value must fit it.
+  if (v.weak && v.constant && overflows(*v.constant, dt)) reportLiteralRange(*v.constant, dt, v.literalLoc);
   if (v.type.tensor.dtype == dt) {
     SValue r = v;
     r.weak = false;
+    if (r.constant) r.constant = representAs(*r.constant, dt);
     return r;
   }
   std::optional<double> known;
   if (v.constant && v.type.isScalar()) {
-    double x = *v.constant;
-    if (dt == DType::I32) x = std::trunc(x);
-    if (dt == DType::Bool) x = x != 0;
+    double x = representAs(*v.constant, dt); // what the convert op computes
     known = x;
     // A literal (or an integer) converts at compile time; a named float
     // value keeps its convert op so grad sees through it.
@@ -65,43 +83,55 @@ SValue Elaborator::convertTo(const SValue &v, DType dt) {
   return r;
 }
 
+SValue Elaborator::asWeak(const SValue &v, DType dt) {
+  if (v.type.tensor.dtype == dt) return v;
+  SValue r;
+  if (v.constant && v.type.isScalar()) {
+    r = constantValue(dt, *v.constant, true); // exact: an integer literal becomes a float literal
+    r.literalLoc = v.literalLoc;
+  } else {
+    r = convertTo(v, dt);
+    r.weak = true;
+  }
+  return r;
+}
+
+/// The element type the operands of a binary operator are brought to, and
+/// whether the result is still a literal (weak); nullopt if they cannot
+/// meet. Equal types stay; two literals take the float one; a literal takes
+/// the other operand's type unless it would lose its fraction (then f32);
+/// an i32 value promotes to the other float type; bool mixes with nothing,
+/// f32 never with f64.
+static std::optional<std::pair<DType, bool>> commonDType(DType da, bool weakA, DType db, bool weakB) {
+  if (da == db) return std::pair{da, weakA && weakB};
+  if (weakA && weakB) return std::pair{isFloat(da) ? da : db, true};
+  if (da == DType::Bool || db == DType::Bool) return std::nullopt;
+  if (weakA) return std::pair{(isFloat(da) && db == DType::I32) ? DType::F32 : db, false};
+  if (weakB) return std::pair{(isFloat(db) && da == DType::I32) ? DType::F32 : da, false};
+  if (da == DType::I32 || db == DType::I32) return std::pair{da == DType::I32 ? db : da, false};
+  return std::nullopt;
+}
+
 bool Elaborator::unifyDTypes(SValue &a, SValue &b, SourceLoc loc) {
   DType da = a.type.tensor.dtype, db = b.type.tensor.dtype;
-  if (da == db) {
-    if (!(a.weak && b.weak)) { a.weak = false; b.weak = false; }
-    return true;
-  }
-  auto promote = [](DType x, DType y) { return isFloat(x) ? x : y; };
-  if (a.weak && b.weak) {
-    DType d = promote(da, db);
-    bool w = true;
-    a = convertTo(a, d); b = convertTo(b, d);
-    a.weak = b.weak = w;
-    return true;
-  }
-  if (da == DType::Bool || db == DType::Bool) {
-    diags_.error(loc) << "cannot combine " << a.type.str() << " and " << b.type.str();
+  auto common = commonDType(da, a.weak, db, b.weak);
+  if (!common) {
+    if (da == DType::Bool || db == DType::Bool)
+      diags_.error(loc) << "cannot combine " << a.type.str() << " and " << b.type.str();
+    else
+      diags_.error(loc) << "cannot mix " << dtypeName(da) << " and " << dtypeName(db)
+                        << "; convert with f32(x) or f64(x)";
     return false;
   }
-  if (a.weak) {
-    // A literal takes the other operand's type, unless that would lose its fraction.
-    DType d = (isFloat(da) && db == DType::I32) ? DType::F32 : db;
-    a = convertTo(a, d); b = convertTo(b, d);
-    return true;
+  auto [d, weak] = *common;
+  if (weak) {
+    a = asWeak(a, d);
+    b = asWeak(b, d);
+  } else {
+    a = convertTo(a, d);
+    b = convertTo(b, d);
   }
-  if (b.weak) {
-    DType d = (isFloat(db) && da == DType::I32) ? DType::F32 : da;
-    a = convertTo(a, d); b = convertTo(b, d);
-    return true;
-  }
-  if (da == DType::I32 || db == DType::I32) {
-    DType d = da == DType::I32 ? db : da;
-    a = convertTo(a, d); b = convertTo(b, d);
-    return true;
-  }
-  diags_.error(loc) << "cannot mix " << dtypeName(da) << " and " << dtypeName(db)
-                    << "; convert with f32(x) or f64(x)";
-  return false;
+  return true;
 }
 
 ir::Value *Elaborator::emit(OpKind kind, std::vector<ir::Value *> operands, ir::AttrMap attrs,
@@ -148,9 +178,14 @@ std::optional<int64_t> Elaborator::constInt(const ast::Expr &e, const char *what
 
 SValue Elaborator::elabExpr(const ast::Expr &e) {
   switch (e.kind) {
-  case ast::ExprKind::IntLit: return constantValue(DType::I32, (double)ast::as<ast::IntLit>(e).value, true);
-  case ast::ExprKind::FloatLit: return constantValue(DType::F32, ast::as<ast::FloatLit>(e).value, true);
-  case ast::ExprKind::BoolLit: return constantValue(DType::Bool, ast::as<ast::BoolLit>(e).value, false);
+  case ast::ExprKind::IntLit:
+  case ast::ExprKind::FloatLit:
+  case ast::ExprKind::BoolLit: {
+    SValue v = *literalValue(e);
+    b().setLoc(irLoc(e.loc));
+    v.leaves = {b().scalar(v.type.tensor.dtype, *v.constant)};
+    return v;
+  }
   case ast::ExprKind::StringLit: {
     SValue s;
     s.isString = true;
@@ -212,12 +247,16 @@ SValue Elaborator::elabUnary(const ast::UnaryExpr &e) {
       diags_.error(e.loc) << "'-' needs a number, got bool";
       return SValue::poison();
     }
-    if (v.constant && v.type.isScalar() && (v.weak || !isFloat(v.type.tensor.dtype)))
-      return constantValue(v.type.tensor.dtype, -*v.constant, v.weak);
+    if (v.constant && v.type.isScalar() && (v.weak || !isFloat(v.type.tensor.dtype))) {
+      b().setLoc(irLoc(e.loc));
+      SValue r = constantValue(v.type.tensor.dtype, foldNeg(*v.constant, v.type.tensor.dtype), v.weak);
+      if (v.weak) r.literalLoc = e.loc;
+      return r;
+    }
     ir::Value *r = emit(OpKind::Neg, {v.leaves[0]}, {}, e.loc);
     if (!r) return SValue::poison();
     SValue out = fromValue(r);
-    if (v.constant) out.constant = -*v.constant;
+    if (v.constant) out.constant = foldNeg(*v.constant, v.type.tensor.dtype);
     return out;
   }
   if (!requireTensor(v, e.loc, "'!'")) return SValue::poison();
@@ -258,32 +297,6 @@ static OpKind binaryKind(ast::BinaryOp op) {
   return OpKind::Add;
 }
 
-/// Folds a binary operator on two compile-time scalars.
-static std::optional<double> fold(ast::BinaryOp op, double x, double y, bool integer) {
-  switch (op) {
-  case ast::BinaryOp::Add: return x + y;
-  case ast::BinaryOp::Sub: return x - y;
-  case ast::BinaryOp::Mul: return x * y;
-  case ast::BinaryOp::Div:
-    if (integer) return y == 0 ? std::nullopt : std::optional<double>(std::trunc(x / y));
-    return x / y;
-  case ast::BinaryOp::Mod:
-    if (y == 0) return std::nullopt;
-    return x - std::floor(x / y) * y;
-  case ast::BinaryOp::Pow: return integer && y < 0 ? std::nullopt : std::optional<double>(std::pow(x, y));
-  case ast::BinaryOp::Eq: return x == y;
-  case ast::BinaryOp::Ne: return x != y;
-  case ast::BinaryOp::Lt: return x < y;
-  case ast::BinaryOp::Le: return x <= y;
-  case ast::BinaryOp::Gt: return x > y;
-  case ast::BinaryOp::Ge: return x >= y;
-  case ast::BinaryOp::And: return (x != 0) && (y != 0);
-  case ast::BinaryOp::Or: return (x != 0) || (y != 0);
-  case ast::BinaryOp::MatMul: return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 SValue Elaborator::binaryOp(ast::BinaryOp op, const SValue &a0, const SValue &b0, SourceLoc loc) {
   if (a0.poisoned || b0.poisoned) return SValue::poison();
   if (a0.type.isModel() || b0.type.isModel()) return modelArith(op, a0, b0, loc);
@@ -318,10 +331,13 @@ SValue Elaborator::binaryOp(ast::BinaryOp op, const SValue &a0, const SValue &b0
   std::optional<double> known;
   OpKind kind = binaryKind(op);
   if (a.constant && b.constant && a.type.isScalar() && b.type.isScalar() && op != ast::BinaryOp::MatMul)
-    known = fold(op, *a.constant, *b.constant, a.type.tensor.dtype == DType::I32);
+    known = foldBinary(op, *a.constant, *b.constant, a.type.tensor.dtype, a.weak && b.weak);
   if (known && ((a.weak && b.weak) || !isFloat(a.type.tensor.dtype))) {
     DType dt = ir::isComparison(kind) ? DType::Bool : a.type.tensor.dtype;
-    return constantValue(dt, *known, a.weak && b.weak && !ir::isComparison(kind));
+    this->b().setLoc(irLoc(loc));
+    SValue r = constantValue(dt, *known, a.weak && b.weak && !ir::isComparison(kind));
+    if (r.weak) r.literalLoc = loc;
+    return r;
   }
   ir::Value *r = emit(kind, {a.leaves[0], b.leaves[0]}, {}, loc);
   if (!r) return SValue::poison();
@@ -469,49 +485,105 @@ SValue Elaborator::elabIndex(const ast::IndexExpr &e) {
   return fromValue(cur);
 }
 
-SValue Elaborator::elabList(const ast::ListExpr &e) {
+std::optional<SValue> Elaborator::literalValue(const ast::Expr &e) const {
+  SValue v;
+  switch (e.kind) {
+  case ast::ExprKind::IntLit:
+    v.type = SType::tensorOf(DType::I32);
+    v.constant = (double)ast::as<ast::IntLit>(e).value;
+    v.weak = true;
+    break;
+  case ast::ExprKind::FloatLit:
+    v.type = SType::tensorOf(DType::F32);
+    v.constant = ast::as<ast::FloatLit>(e).value;
+    v.weak = true;
+    break;
+  case ast::ExprKind::BoolLit:
+    v.type = SType::tensorOf(DType::Bool);
+    v.constant = ast::as<ast::BoolLit>(e).value ? 1.0 : 0.0;
+    break;
+  case ast::ExprKind::Unary: {
+    const auto &u = ast::as<ast::UnaryExpr>(e);
+    if (u.op != ast::UnaryOp::Neg || (u.operand->kind != ast::ExprKind::IntLit &&
+                                      u.operand->kind != ast::ExprKind::FloatLit))
+      return std::nullopt;
+    v = *literalValue(*u.operand);
+    v.constant = foldNeg(*v.constant, v.type.tensor.dtype);
+    break;
+  }
+  default:
+    return std::nullopt;
+  }
+  if (v.weak) v.literalLoc = e.loc;
+  return v;
+}
+
+SValue Elaborator::elabList(const ast::ListExpr &e, std::optional<DType> want) {
   if (e.elems.empty()) {
     diags_.error(e.loc) << "an empty list has no type";
     return SValue::poison();
   }
+  // Literal elements are read without IR (a list of a million numbers is
+  // one constant); other elements are elaborated.
   std::vector<SValue> vals;
-  bool anyFloat = false, allWeak = true, allConst = true;
+  vals.reserve(e.elems.size());
+  bool allConst = true;
   for (const ast::ExprPtr &x : e.elems) {
-    SValue v = elabExpr(*x);
+    std::optional<SValue> lit = literalValue(*x);
+    SValue v = lit                                        ? *lit
+               : (want && x->kind == ast::ExprKind::List) ? elabList(ast::as<ast::ListExpr>(*x), want)
+                                                          : elabExpr(*x);
     if (v.poisoned) return v;
     if (!requireTensor(v, x->loc, "a list element")) return SValue::poison();
-    if (isFloat(v.type.tensor.dtype)) anyFloat = true;
-    if (!v.weak) allWeak = false;
-    if (!v.constant) allConst = false;
-    vals.push_back(v);
+    if (!v.constant || !v.type.isScalar()) allConst = false;
+    vals.push_back(std::move(v));
   }
-  // Literal elements adopt the common element type.
-  std::optional<DType> common;
-  for (const SValue &v : vals)
-    if (!v.weak) { common = v.type.tensor.dtype; break; }
-  if (!common) common = anyFloat ? DType::F32 : DType::I32;
-  for (size_t i = 0; i < vals.size(); ++i) {
-    SValue &v = vals[i];
-    if (v.weak || (v.type.tensor.dtype == DType::I32 && isFloat(*common))) v = convertTo(v, *common);
-    if (v.type != vals[0].type) {
-      diags_.error(e.elems[i]->loc) << "list elements must have the same type: " << vals[0].type.str()
-                                    << " and " << v.type.str();
+  // The element type: the operator rules over all elements, as if they were
+  // added (`[2.5, 1]` is f32, `[x64, 1.0]` f64, `[2.5, true]` an error).
+  DType common = vals[0].type.tensor.dtype;
+  bool weak = vals[0].weak;
+  for (size_t i = 1; i < vals.size(); ++i) {
+    auto c = commonDType(common, weak, vals[i].type.tensor.dtype, vals[i].weak);
+    if (!c) {
+      diags_.error(e.elems[i]->loc) << "list elements of types " << dtypeName(common) << " and "
+                                    << dtypeName(vals[i].type.tensor.dtype) << " cannot be mixed";
       return SValue::poison();
     }
+    std::tie(common, weak) = *c;
   }
+  // A list of literals converted by f32/f64/i32(...) takes that type from
+  // the exact values written.
+  if (weak && want) common = *want;
   Shape shape = vals[0].type.tensor.shape;
+  for (size_t i = 1; i < vals.size(); ++i)
+    if (vals[i].type.tensor.shape != shape) {
+      diags_.error(e.elems[i]->loc) << "list elements must have the same shape: " << vals[0].type.str()
+                                    << " and " << vals[i].type.str();
+      return SValue::poison();
+    }
   shape.insert(shape.begin(), (int64_t)vals.size());
-  ir::Type t{*common, shape};
-  b().setLoc(irLoc(e.loc));
-  if (allConst && vals[0].type.isScalar()) {
+  ir::Type t{common, shape};
+  if (allConst) {
     ir::Dense d;
-    for (const SValue &v : vals) d.values.push_back(*v.constant);
-    SValue r = fromValue(b().create(OpKind::Constant, {}, {t}, {{"value", d}})->result(0));
-    (void)allWeak;
-    return r;
+    d.values.reserve(vals.size());
+    for (const SValue &v : vals) {
+      if (v.weak && overflows(*v.constant, common)) reportLiteralRange(*v.constant, common, v.literalLoc);
+      d.values.push_back(representAs(*v.constant, common));
+    }
+    b().setLoc(irLoc(e.loc));
+    return fromValue(b().create(OpKind::Constant, {}, {t}, {{"value", std::move(d)}})->result(0));
   }
   std::vector<ir::Value *> ops;
-  for (const SValue &v : vals) ops.push_back(v.leaves[0]);
+  for (SValue &v : vals) {
+    if (v.leaves.empty()) { // a literal read without IR gets its constant now
+      b().setLoc(irLoc(v.literalLoc.valid() ? v.literalLoc : e.loc));
+      SValue m = constantValue(v.type.tensor.dtype, *v.constant, v.weak);
+      m.literalLoc = v.literalLoc;
+      v = std::move(m);
+    }
+    if (v.type.tensor.dtype != common || v.weak) v = convertTo(v, common);
+    ops.push_back(v.leaves[0]);
+  }
   ir::Value *r = emit(OpKind::Stack, ops, {{"axis", (int64_t)0}}, e.loc);
   return r ? fromValue(r) : SValue::poison();
 }
@@ -744,9 +816,8 @@ SValue Elaborator::gradOf(const SValue &e, const SValue &x, bool withValue, Sour
   g->attrs()["wrt_names"] = names;
   for (const ir::Op *op : idle) {
     // Back from the op's location to the source file it came from.
-    SourceLoc at = loc;
-    for (int id = 0; id < sm_.fileCount() && op->loc().valid(); ++id)
-      if (sm_.file(id).path == module_->files()[op->loc().file]) at = SourceLoc{id, op->loc().line, op->loc().col, 9};
+    SourceLoc at = sourceLocOf(op->loc(), loc);
+    if (op->loc().valid()) at.length = 9;
     diags_.warning(at) << "this stop_grad cuts nothing: its argument does not depend on what grad differentiates";
   }
   SValue grad;

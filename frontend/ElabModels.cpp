@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/Elaborator.h"
 #include "frontend/Bijectors.h"
+#include "frontend/ConstFold.h"
 #include "runtime/Constraints.h"
 
 #include <cassert>
@@ -24,37 +25,63 @@ namespace sema {
 
 using ir::OpKind;
 
+/// A compile-time value of a model declaration and whether it is an i32.
+struct DeclConst {
+  double value;
+  bool integer;
+};
+
 /// Evaluates a constant expression of a model declaration (bounds, type
-/// arguments of sub-models): literals, type-parameter names and arithmetic.
-static std::optional<double> evalConst(const ast::Expr &e, const std::map<std::string, int64_t> &env) {
+/// arguments of sub-models): literals, type-parameter names and + - * /.
+/// Integers (literals, type parameters) compute as i32 does at run time
+/// (wrapping, division toward zero); anything with a float literal in f64.
+static std::optional<DeclConst> evalDeclConst(const ast::Expr &e, const std::map<std::string, int64_t> &env) {
   switch (e.kind) {
-  case ast::ExprKind::IntLit: return (double)ast::as<ast::IntLit>(e).value;
-  case ast::ExprKind::FloatLit: return ast::as<ast::FloatLit>(e).value;
+  case ast::ExprKind::IntLit: return DeclConst{(double)ast::as<ast::IntLit>(e).value, true};
+  case ast::ExprKind::FloatLit: return DeclConst{ast::as<ast::FloatLit>(e).value, false};
   case ast::ExprKind::Name: {
     auto it = env.find(ast::as<ast::NameExpr>(e).name);
     if (it == env.end()) return std::nullopt;
-    return (double)it->second;
+    return DeclConst{(double)it->second, true};
   }
   case ast::ExprKind::Unary: {
     const auto &u = ast::as<ast::UnaryExpr>(e);
-    auto v = evalConst(*u.operand, env);
+    auto v = evalDeclConst(*u.operand, env);
     if (!v || u.op != ast::UnaryOp::Neg) return std::nullopt;
-    return -*v;
+    return DeclConst{foldNeg(v->value, v->integer ? DType::I32 : DType::F64), v->integer};
   }
   case ast::ExprKind::Binary: {
     const auto &bx = ast::as<ast::BinaryExpr>(e);
-    auto a = evalConst(*bx.lhs, env), c = evalConst(*bx.rhs, env);
+    auto a = evalDeclConst(*bx.lhs, env), c = evalDeclConst(*bx.rhs, env);
     if (!a || !c) return std::nullopt;
-    switch (bx.op) {
-    case ast::BinaryOp::Add: return *a + *c;
-    case ast::BinaryOp::Sub: return *a - *c;
-    case ast::BinaryOp::Mul: return *a * *c;
-    case ast::BinaryOp::Div: return *c == 0 ? std::nullopt : std::optional<double>(*a / *c);
-    default: return std::nullopt;
-    }
+    if (bx.op != ast::BinaryOp::Add && bx.op != ast::BinaryOp::Sub && bx.op != ast::BinaryOp::Mul &&
+        bx.op != ast::BinaryOp::Div)
+      return std::nullopt;
+    if (bx.op == ast::BinaryOp::Div && c->value == 0) return std::nullopt;
+    bool integer = a->integer && c->integer;
+    auto r = foldBinary(bx.op, a->value, c->value, integer ? DType::I32 : DType::F64, false);
+    if (!r) return std::nullopt;
+    return DeclConst{*r, integer};
   }
   default: return std::nullopt;
   }
+}
+
+/// The value of a constant expression of a model declaration (see evalDeclConst).
+static std::optional<double> evalConst(const ast::Expr &e, const std::map<std::string, int64_t> &env) {
+  auto v = evalDeclConst(e, env);
+  if (!v) return std::nullopt;
+  return v->value;
+}
+
+/// The first dimension of tensor type `t` that names a negative value of `env`, or null.
+static const ast::Dim *negativeDim(const ast::TypeExpr &t, const std::map<std::string, int64_t> &env) {
+  if (t.kind != ast::TypeExpr::Tensor) return nullptr;
+  for (const ast::Dim &d : t.dims) {
+    auto it = d.value ? env.end() : env.find(d.name);
+    if (it != env.end() && it->second < 0) return &d;
+  }
+  return nullptr;
 }
 
 const ModelType *Elaborator::modelTypeFromArgs(const ast::ModelDecl &decl,
@@ -213,6 +240,14 @@ const ModelType *Elaborator::modelType(const ast::ModelDecl &decl, const std::ve
   for (auto [kind, index] : decl.order) {
     if (kind == ast::ModelDecl::Param) {
       const ast::ParamDecl &pd = decl.params[index];
+      // A type argument used as a dimension is checked where it is given.
+      if (const ast::Dim *neg = negativeDim(*pd.type, env)) {
+        (diags_.error(loc) << "negative dimension: type argument '" << neg->name << "' of model '" << decl.name
+                           << "' is " << env.at(neg->name))
+            .note(neg->loc, "it is a dimension of parameter '" + pd.name + "'");
+        ok = false;
+        continue;
+      }
       std::optional<SType> t = resolveType(*pd.type, env, {}, true);
       if (!t) { ok = false; continue; }
       if (!t->isTensor() || !isFloat(t->tensor.dtype)) {

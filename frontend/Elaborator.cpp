@@ -7,6 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Elaborator.h"
+
+#include <cmath>
+#include <functional>
+#include <unordered_set>
 #include "ir/Slice.h"
 
 #include <cassert>
@@ -86,9 +90,40 @@ std::unique_ptr<ir::Module> Elaborator::run(const std::vector<const ast::Program
     }
   }
 
+  checkLiteralRanges();
   if (diags_.hasErrors())
     return nullptr;
   return std::move(module_);
+}
+
+SourceLoc Elaborator::sourceLocOf(const ir::Loc &l, SourceLoc fallback) const {
+  for (int id = 0; id < sm_.fileCount() && l.valid(); ++id)
+    if (sm_.file(id).path == module_->files()[l.file]) return SourceLoc{id, l.line, l.col, 1};
+  return fallback;
+}
+
+/// A literal that reaches an f32 operation without being converted (printed,
+/// bound and used, folded with another literal) has the default type f32:
+/// every used f32 constant must be finite where its value is.
+void Elaborator::checkLiteralRanges() {
+  std::unordered_set<const ir::Value *> used;
+  std::vector<const ir::Op *> constants;
+  std::function<void(const ir::Region &)> walk = [&](const ir::Region &r) {
+    for (const auto &op : r.ops()) {
+      for (const ir::Value *v : op->operands()) used.insert(v);
+      if (op->kind() == ir::OpKind::Constant && op->result()->type().dtype == DType::F32) constants.push_back(op.get());
+      for (unsigned k = 0; k < op->numRegions(); ++k) walk(*op->region(k));
+    }
+  };
+  for (const auto &f : module_->functions()) walk(f->body());
+  for (const ir::Op *op : constants) {
+    if (!used.count(op->result())) continue;
+    for (double x : std::get<ir::Dense>(op->attrs().at("value")).values)
+      if (std::isfinite(x) && !std::isfinite((float)x)) {
+        reportLiteralRange(x, DType::F32, sourceLocOf(op->loc(), SourceLoc{mainFile_, 1, 1, 1}));
+        break;
+      }
+  }
 }
 
 /// Checks what a signature says on its own: every type name exists and
@@ -279,6 +314,10 @@ std::optional<SType> Elaborator::resolveType(const ast::TypeExpr &t,
       auto it = dims.find(d.name);
       if (it == dims.end()) {
         if (report) diags_.error(d.loc) << "unknown dimension '" << d.name << "'";
+        return std::nullopt;
+      }
+      if (it->second < 0) {
+        if (report) diags_.error(d.loc) << "negative dimension: '" << d.name << "' is " << it->second;
         return std::nullopt;
       }
       shape.push_back(it->second);

@@ -143,6 +143,7 @@ struct SValue {
   std::vector<ir::Value *> leaves;
   std::optional<double> constant; ///< a compile-time scalar (literal, shape variable)
   bool weak = false;              ///< an untyped literal: takes the other operand's dtype
+  SourceLoc literalLoc;           ///< weak: where the literal was written (range errors point there)
   bool isString = false;
   std::string string;
   bool poisoned = false;          ///< an error was reported; suppress follow-on errors
@@ -245,7 +246,9 @@ public:
   SValue elabMap(const ast::MapExpr &e);
   SValue elabGrad(const ast::GradExpr &e);
   SValue elabStopGradBlock(const ast::StopGradBlockExpr &e);
-  SValue elabList(const ast::ListExpr &e);
+  /// A list literal; `want` is the element type asked for by a conversion
+  /// around it (`f64([0.1, 1e300])`), which literal elements take exactly.
+  SValue elabList(const ast::ListExpr &e, std::optional<DType> want = std::nullopt);
   SValue callFunction(const ast::FnDecl &decl, const ModelType *self, const SValue *selfValue,
                       std::vector<ArgValue> args, SourceLoc loc, const std::string &displayName);
   std::vector<ArgValue> elabArgs(const std::vector<ast::Arg> &args);
@@ -261,6 +264,16 @@ public:
   SValue convertTo(const SValue &v, DType dt);
   /// Brings two tensor operands to a common dtype (literals adapt, ints promote).
   bool unifyDTypes(SValue &a, SValue &b, SourceLoc loc);
+  /// A literal (weak) value as a literal of element type `dt`, its exact value kept.
+  SValue asWeak(const SValue &v, DType dt);
+  /// The compile-time value of a literal (`2`, `-1.5`, `true`) without IR, or nullopt.
+  std::optional<SValue> literalValue(const ast::Expr &e) const;
+  /// The source location of IR location `l` (`fallback` if it names no loaded file).
+  SourceLoc sourceLocOf(const ir::Loc &l, SourceLoc fallback) const;
+  /// Reports every used f32 constant holding a finite value that f32 cannot.
+  void checkLiteralRanges();
+  /// Reports (once per location) a literal `x` that overflows element type `dt`.
+  void reportLiteralRange(double x, DType dt, SourceLoc loc);
   ir::Value *emit(ir::OpKind kind, std::vector<ir::Value *> operands, ir::AttrMap attrs, SourceLoc loc);
   ir::Value *broadcastTo(ir::Value *v, const Shape &shape);
   bool requireTensor(const SValue &v, SourceLoc loc, const char *what);
@@ -361,6 +374,7 @@ public:
   /// Values outside a parameter's domain already reported (file, line, col):
   /// a declared initial value is checked at every construction, reported once.
   std::set<std::tuple<int, int, int>> reportedDomainErrors_;
+  std::set<std::tuple<int, int, int>> reportedRangeErrors_; ///< literals out of range, by location
   int mainFile_ = -1;
 };
 

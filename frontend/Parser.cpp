@@ -3,8 +3,8 @@
 // The steps, in order, each stopping the parse when it reports an error:
 //  1. the text must be valid UTF-8;
 //  2. lex the whole file; the grammar turns malformed input (an invalid
-//     character, an unterminated string or block comment) into error tokens,
-//     reported here; a file with no tokens at all is "empty";
+//     character, an unterminated string or block comment, a malformed
+//     number) into error tokens, reported here; a file with no tokens at all is "empty";
 //  3. a pass over the tokens bounds the nesting depth (ANTLR's generated
 //     parser recurses per level and would overflow the stack on deep input);
 //  4. parse with an error strategy that words ANTLR's errors for people and
@@ -18,6 +18,7 @@
 #include "frontend/Parser.h"
 
 #include "frontend/ASTBuilder.h"
+#include "frontend/LiteralListToken.h"
 
 #include "PTLLexer.h"
 #include "PTLParser.h"
@@ -27,6 +28,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <set>
@@ -85,12 +87,18 @@ size_t findInvalidUtf8(const std::string &s) {
 // Step 2: lexing
 //===----------------------------------------------------------------------===//
 
-/// The generated lexer plus two fix-ups that keep semantic predicates out of
-/// the grammar (lexer predicates disable ANTLR's lexer DFA cache; parser
+/// The generated lexer plus three fix-ups that keep semantic predicates out
+/// of the grammar (lexer predicates disable ANTLR's lexer DFA cache; parser
 /// predicates on the newline rule force full-context prediction):
 ///  - `t.0` lexes as ID FLOAT(".0"), so a float `.DIGITS` written directly
 ///    after an operand is split into '.' INT (a tuple field); `t.0.1`
 ///    becomes ID '.' INT '.' INT;
+///  - a number directly followed by what could continue a number (a letter,
+///    digit or `_`; a `.` not starting `..`; a sign after the `e` of a
+///    decimal number) is malformed: `1.2.3`, `1e5.5`, `0x`, `0x1G`, `12abc`,
+///    `1e+`, `3.` each become one BAD_NUMBER token spanning the whole run,
+///    reported at its first character (the lexer alone would split them into
+///    several tokens, read as several statements);
 ///  - a '(' '[' '@' that is the first token of its line becomes NL_LPAREN /
 ///    NL_LBRACK / NL_AT, which cannot continue the previous line as a call,
 ///    an index or a matmul.
@@ -99,26 +107,11 @@ public:
   using PTLLexer::PTLLexer;
 
   std::unique_ptr<antlr4::Token> nextToken() override {
-    std::unique_ptr<antlr4::Token> t;
-    if (pending_) {
-      t = std::move(pending_);
-    } else {
-      t = PTLLexer::nextToken();
-      if (isTupleFieldFloat(*t)) {
-        auto dot = std::make_unique<antlr4::CommonToken>(t.get());
-        dot->setType(DOT);
-        dot->setText(".");
-        dot->setStopIndex(t->getStartIndex());
-        auto index = std::make_unique<antlr4::CommonToken>(t.get());
-        index->setType(INT);
-        index->setText(t->getText().substr(1));
-        index->setStartIndex(t->getStartIndex() + 1);
-        index->setCharPositionInLine(t->getCharPositionInLine() + 1);
-        pending_ = std::move(index);
-        t = std::move(dot);
-      }
-    }
-    if (t->getLine() > prevLine_ && prevLine_ > 0) {
+    std::unique_ptr<antlr4::Token> t = takeToken();
+    bool firstOnLine = t->getLine() > prevLine_ && prevLine_ > 0;
+    if (t->getType() == LBRACK && (firstOnLine || !endsOperandType(lastType_)) && lastType_ != IN)
+      t = literalList(std::move(t));
+    if (firstOnLine) {
       size_t type = t->getType();
       auto *w = static_cast<antlr4::CommonToken *>(t.get());
       if (type == LPAREN)
@@ -129,21 +122,148 @@ public:
         w->setType(PTLParser::NL_AT);
     }
     prevLine_ = t->getLine();
-    prevType_ = t->getType();
-    prevStop_ = t->getStopIndex();
+    lastType_ = t->getType();
     return t;
   }
 
+  /// Does a token of this type end an operand (so a following '[' indexes it)?
+  static bool endsOperandType(size_t type) {
+    switch (type) {
+    case ID: case INT: case FLOAT: case STRING: case TRUE: case FALSE:
+    case RPAREN: case RBRACK: case RBRACE: case PTLParser::LITERAL_LIST:
+    case MINIMIZING: case WITH: case STEPS: case LOG: case EVERY: case TO:
+      return true;
+    default:
+      return false;
+    }
+  }
+
 private:
-  std::unique_ptr<antlr4::Token> pending_;
-  size_t prevType_ = 0;
-  size_t prevLine_ = 0;
+  std::deque<std::unique_ptr<antlr4::Token>> queue_; ///< lexed, not yet handed out
+  size_t prevType_ = 0;           ///< the last token lexed (for the tuple-field split)
   size_t prevStop_ = (size_t)-2;
+  size_t prevLine_ = 0;           ///< the last token handed out
+  size_t lastType_ = 0;
+
+  /// The next token: a queued one, or a new one with the tuple-field split
+  /// and malformed numbers applied.
+  std::unique_ptr<antlr4::Token> takeToken() {
+    if (!queue_.empty()) {
+      std::unique_ptr<antlr4::Token> t = std::move(queue_.front());
+      queue_.pop_front();
+      return t;
+    }
+    std::unique_ptr<antlr4::Token> t = PTLLexer::nextToken();
+    bool number = t->getType() == INT || t->getType() == FLOAT;
+    if (isTupleFieldFloat(*t)) {
+      auto dot = std::make_unique<antlr4::CommonToken>(t.get());
+      dot->setType(DOT);
+      dot->setText(".");
+      dot->setStopIndex(t->getStartIndex());
+      auto index = std::make_unique<antlr4::CommonToken>(t.get());
+      index->setType(INT);
+      index->setText(t->getText().substr(1));
+      index->setStartIndex(t->getStartIndex() + 1);
+      index->setCharPositionInLine(t->getCharPositionInLine() + 1);
+      queue_.push_back(std::move(index));
+      t = std::move(dot);
+    } else if (number) {
+      t = extendMalformedNumber(std::move(t));
+    }
+    const antlr4::Token &last = queue_.empty() ? *t : *queue_.back();
+    prevType_ = last.getType();
+    prevStop_ = last.getStopIndex();
+    return t;
+  }
+
+  /// `open` (a '[' that starts a list) and what follows as one LITERAL_LIST
+  /// token if the list holds only numbers, each perhaps negated
+  /// (`[1.0, -2, 3e5,]`); otherwise `open`, with the tokens read queued.
+  /// A long literal list then costs one token and one AST node per
+  /// element, not a chain of parse-tree contexts per element.
+  std::unique_ptr<antlr4::Token> literalList(std::unique_ptr<antlr4::Token> open) {
+    std::vector<std::unique_ptr<antlr4::Token>> seen;
+    auto list = std::make_unique<LiteralListToken>(open.get());
+    list->setType(PTLParser::LITERAL_LIST);
+    auto fail = [&]() {
+      for (auto it = seen.rbegin(); it != seen.rend(); ++it)
+        queue_.push_front(std::move(*it));
+      return std::move(open);
+    };
+    bool afterComma = false;
+    while (true) {
+      std::unique_ptr<antlr4::Token> t = takeToken();
+      if (t->getType() == RBRACK && afterComma) { // a trailing comma
+        list->setStopIndex(t->getStopIndex());
+        list->setText(_input->getText(antlr4::misc::Interval(list->getStartIndex(), list->getStopIndex())));
+        return list;
+      }
+      LiteralListToken::Element e;
+      if (t->getType() == MINUS) {
+        e.minusStart = t->getStartIndex();
+        seen.push_back(std::move(t));
+        t = takeToken();
+      }
+      if (t->getType() != INT && t->getType() != FLOAT) {
+        seen.push_back(std::move(t));
+        return fail();
+      }
+      e.isFloat = t->getType() == FLOAT;
+      e.start = t->getStartIndex();
+      e.stop = t->getStopIndex();
+      e.text = t->getText();
+      list->elements.push_back(std::move(e));
+      seen.push_back(std::move(t));
+      t = takeToken();
+      size_t type = t->getType();
+      if (type == RBRACK) {
+        list->setStopIndex(t->getStopIndex());
+        list->setText(_input->getText(antlr4::misc::Interval(list->getStartIndex(), list->getStopIndex())));
+        return list;
+      }
+      seen.push_back(std::move(t));
+      if (type != COMMA)
+        return fail();
+      afterComma = true;
+    }
+  }
+
+  /// Can code point `c` continue the spelling of a number?
+  static bool isNumberChar(size_t c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  }
+
+  /// `t` (an INT or FLOAT just lexed) unchanged, or, when characters that
+  /// can continue a number follow it directly, one BAD_NUMBER token spanning
+  /// them all (they are consumed).
+  std::unique_ptr<antlr4::Token> extendMalformedNumber(std::unique_ptr<antlr4::Token> t) {
+    std::string text = t->getText();
+    bool hex = text.size() > 1 && (text[1] == 'x' || text[1] == 'X');
+    auto *sim = getInterpreter<antlr4::atn::LexerATNSimulator>();
+    size_t before = text.size();
+    while (true) {
+      size_t c = _input->LA(1);
+      char last = text.back();
+      bool sign = (c == '+' || c == '-') && !hex && (last == 'e' || last == 'E');
+      if (!isNumberChar(c) && !(c == '.' && _input->LA(2) != '.') && !sign)
+        break;
+      text += (char)c;
+      sim->consume(_input);
+    }
+    if (text.size() == before)
+      return t;
+    auto bad = std::make_unique<antlr4::CommonToken>(t.get());
+    bad->setType(PTLParser::BAD_NUMBER);
+    bad->setText(text);
+    bad->setStopIndex(_input->index() - 1);
+    return bad;
+  }
 
   bool isTupleFieldFloat(const antlr4::Token &t) const {
     if (t.getType() != FLOAT || prevStop_ + 1 != t.getStartIndex())
       return false;
-    if (prevType_ != ID && prevType_ != INT && prevType_ != RPAREN && prevType_ != RBRACK)
+    if (prevType_ != ID && prevType_ != INT && prevType_ != RPAREN && prevType_ != RBRACK &&
+        prevType_ != PTLParser::LITERAL_LIST)
       return false;
     std::string text = t.getText();
     return text.size() > 1 && text[0] == '.' &&
@@ -194,6 +314,7 @@ bool endsOperand(size_t type) {
   case PTLLexer::RPAREN: case PTLLexer::RBRACK: case PTLLexer::RBRACE:
   case PTLLexer::MINIMIZING: case PTLLexer::WITH: case PTLLexer::STEPS:
   case PTLLexer::LOG: case PTLLexer::EVERY: case PTLLexer::TO:
+  case PTLParser::LITERAL_LIST:
     return true;
   default:
     return false;
@@ -309,7 +430,7 @@ bool startsExpression(size_t type) {
   case PTLParser::NL_LPAREN: case PTLParser::NL_LBRACK:
   case PTLLexer::MINUS: case PTLLexer::BANG: case PTLLexer::IF:
   case PTLLexer::MAP: case PTLLexer::GRAD: case PTLLexer::VALUE_AND_GRAD:
-  case PTLLexer::STOP_GRAD:
+  case PTLLexer::STOP_GRAD: case PTLParser::LITERAL_LIST:
     return true;
   default:
     return isSoftKeyword(type);
@@ -337,6 +458,7 @@ std::string describeTokenType(const antlr4::dfa::Vocabulary &vocab, size_t type)
   case PTLParser::NL_LPAREN: return "'('";
   case PTLParser::NL_LBRACK: return "'['";
   case PTLParser::NL_AT: return "'@'";
+  case PTLParser::LITERAL_LIST: return "a list";
   default: break;
   }
   std::string lit = vocab.getLiteralName(type);
@@ -573,6 +695,9 @@ std::unique_ptr<ast::Program> parseProgram(SourceManager &sm, int fileId,
       diags.error(loc) << "invalid character " << describeChar(text, cp);
       break;
     }
+    case PTLParser::BAD_NUMBER:
+      diags.error(loc) << "malformed number '" << t->getText() << "'";
+      break;
     case PTLLexer::UNTERMINATED_STRING:
       loc.length = 1;
       diags.error(loc) << "unterminated string";
@@ -664,6 +789,7 @@ std::unique_ptr<ast::Program> parseProgram(SourceManager &sm, int fileId,
 SourceLocator::SourceLocator(const SourceManager &sm, int fileId)
     : file_(sm.file(fileId)), fileId_(fileId) {
   const std::string &s = file_.text;
+  endCp_ = s.size();
   bool ascii = true;
   for (unsigned char c : s)
     if (c >= 0x80) {
@@ -672,38 +798,42 @@ SourceLocator::SourceLocator(const SourceManager &sm, int fileId)
     }
   if (ascii)
     return;
-  // Code point i starts at byte cpToByte_[i]; continuation bytes are skipped.
-  cpToByte_.reserve(s.size() + 1);
-  for (size_t i = 0; i < s.size(); ++i)
-    if (((unsigned char)s[i] & 0xC0) != 0x80)
-      cpToByte_.push_back(i);
-  cpToByte_.push_back(s.size());
-}
-
-size_t SourceLocator::byteOffset(size_t cp) const {
-  if (cpToByte_.empty())
-    return std::min(cp, file_.text.size());
-  return cp < cpToByte_.size() ? cpToByte_[cp] : file_.text.size();
+  // Code points are the bytes that do not continue a UTF-8 sequence.
+  size_t cp = 0;
+  lineStartCp_.push_back(0);
+  for (unsigned char c : s) {
+    if ((c & 0xC0) == 0x80)
+      continue;
+    ++cp;
+    if (c == '\n')
+      lineStartCp_.push_back(cp);
+  }
+  endCp_ = cp;
 }
 
 SourceLoc SourceLocator::atByte(size_t offset) const {
   const auto &starts = file_.lineStarts;
+  offset = std::min(offset, file_.text.size());
   size_t line = std::upper_bound(starts.begin(), starts.end(), offset) - starts.begin();
-  if (line == 0)
-    line = 1;
-  return SourceLoc{fileId_, (int)line, (int)(offset - starts[line - 1]) + 1, 1};
+  int col = 1;
+  for (size_t i = starts[line - 1]; i < offset; ++i)
+    col += ((unsigned char)file_.text[i] & 0xC0) != 0x80;
+  return SourceLoc{fileId_, (int)line, col, 1};
 }
 
 SourceLoc SourceLocator::span(size_t start, size_t stop) const {
-  size_t begin = byteOffset(start);
-  SourceLoc loc = atByte(begin);
+  // Line starts in code points: the file's byte offsets when it is ASCII.
+  const std::vector<size_t> &starts = lineStartCp_.empty() ? file_.lineStarts : lineStartCp_;
+  start = std::min(start, endCp_);
+  size_t line = std::upper_bound(starts.begin(), starts.end(), start) - starts.begin();
+  SourceLoc loc{fileId_, (int)line, (int)(start - starts[line - 1]) + 1, 1};
   if (stop == (size_t)-1 || stop < start)
     return loc;
-  size_t end = byteOffset(stop + 1); // one past the last byte
-  size_t nl = file_.text.find('\n', begin);
-  if (nl != std::string::npos && nl < end)
-    end = nl;
-  loc.length = std::max<int>(1, (int)(end - begin));
+  // One past the last code point, cut at the end of the first line.
+  size_t end = std::min(stop + 1, endCp_);
+  if (line < starts.size())
+    end = std::min(end, starts[line] - 1);
+  loc.length = std::max<int>(1, (int)(end - std::min(end, start)));
   return loc;
 }
 

@@ -37,6 +37,23 @@ int SourceManager::addFile(const std::string &path, std::string &error) {
   return addBuffer(path, ss.str());
 }
 
+size_t countChars(std::string_view text) {
+  size_t n = 0;
+  for (unsigned char c : text)
+    n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+size_t byteOffsetOfColumn(std::string_view line, int col) {
+  size_t i = 0;
+  for (int c = 1; c < col && i < line.size(); ++c) {
+    ++i; // past the first byte of this character, then its continuation bytes
+    while (i < line.size() && ((unsigned char)line[i] & 0xC0) == 0x80)
+      ++i;
+  }
+  return i;
+}
+
 std::string_view SourceManager::lineText(int id, int line) const {
   const SourceFile &f = *files_[id];
   if (line < 1 || line > (int)f.lineStarts.size())

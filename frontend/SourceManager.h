@@ -16,6 +16,7 @@ namespace ptl {
 
 /// A position in a source file: file id, 1-based line and column, and the
 /// length of the construct (for underlining); file < 0 means "no location".
+/// Columns and lengths count characters (Unicode code points), not bytes.
 struct SourceLoc {
   int file = -1;
   int line = 0;
@@ -30,6 +31,14 @@ struct SourceFile {
   std::string text;   ///< the bytes of the file (BOM stripped)
   std::vector<size_t> lineStarts;
 };
+
+/// The number of characters (UTF-8 code points: bytes that do not continue
+/// a sequence) in `text`.
+size_t countChars(std::string_view text);
+
+/// The byte offset in `line` of the character at 1-based column `col`
+/// (line.size() when the line is shorter).
+size_t byteOffsetOfColumn(std::string_view line, int col);
 
 /// Owns all source files of a compilation.
 class SourceManager {

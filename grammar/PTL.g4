@@ -25,12 +25,20 @@
 //    operand (identifier, integer, ')' or ']') into '.' INT.
 //  - Malformed input (an invalid character, an unterminated string or block
 //    comment) lexes as an error token that frontend/Parser.cpp reports; the
-//    lexer itself never fails.
+//    lexer itself never fails. A number directly followed by characters that
+//    could continue a number (`1.2.3`, `1e5.5`, `0x`, `12abc`, `3.`) is made
+//    one BAD_NUMBER token by the token source in frontend/Parser.cpp.
+//  - Two statements (or declarations, or model members) on one line must be
+//    separated by ';'; frontend/ASTBuilder.cpp checks this on the parse tree
+//    (the grammar itself accepts `let x = 1 let y = 2`).
 grammar PTL;
 
 // Set by the token source in frontend/Parser.cpp on a '(' '[' '@' that is the
 // first token of its line; only postfix call/index and matmul use the plain ones.
-tokens { NL_LPAREN, NL_LBRACK, NL_AT }
+// BAD_NUMBER: a malformed number, made by the same token source and reported
+// before parsing. LITERAL_LIST: a whole list literal of numbers (`[1.0, -2]`),
+// made by the same token source (frontend/LiteralListToken.h).
+tokens { NL_LPAREN, NL_LBRACK, NL_AT, BAD_NUMBER, LITERAL_LIST }
 
 @parser::members {
   /// True when the next token is on the same line as the previous one.
@@ -354,6 +362,7 @@ primary
   | ident                                             # nameExpr
   | lparen (expr (',' expr)* trailing=','?)? ')'         # parenExpr
   | lbrack (expr (',' expr)* ','?)? ']'                  # listExpr
+  | LITERAL_LIST                                      # literalListExpr
   | block                                             # blockExpr
   | ifExpr                                            # ifPrimary
   | MAP ident IN expr '..' expr block                 # mapExpr

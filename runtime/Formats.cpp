@@ -28,6 +28,10 @@ namespace ptl {
 
 namespace {
 
+/// The largest dimension a file may give a tensor: PTL's indices and shape
+/// arithmetic are i32.
+constexpr int64_t kMaxDimension = 2147483647;
+
 [[noreturn]] void fail(const std::string &path, const std::string &what) {
   throw RuntimeFault(path + ": " + what);
 }
@@ -174,6 +178,9 @@ private:
         ++p_;
       }
       if (peek() == 'L') ++p_; // Python 2 long suffix
+      if (v > kMaxDimension)
+        bad("dimension " + std::to_string(v) + " is larger than " + std::to_string(kMaxDimension) +
+            " (PTL's dimensions are i32)");
       r.push_back(v);
       skip();
       if (peek() == ',') { ++p_; continue; }
@@ -457,6 +464,9 @@ StHeader parseStHeader(const std::string &path, const std::string &b, uint64_t f
       if (!d.is_number_integer() || d.get<int64_t>() < 0 ||
           (d.is_number_unsigned() && d.get<uint64_t>() > (uint64_t)INT64_MAX))
         fail(path, where + ": shape entries must be non-negative integers");
+      if (d.get<int64_t>() > kMaxDimension)
+        fail(path, where + ": dimension " + std::to_string(d.get<int64_t>()) + " is larger than " +
+                       std::to_string(kMaxDimension) + " (PTL's dimensions are i32)");
       e.info.shape.push_back(d.get<int64_t>());
     }
     for (const auto &o : v["data_offsets"])

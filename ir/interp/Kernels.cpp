@@ -10,6 +10,7 @@
 
 #include "ir/interp/Interpreter.h"
 #include "ir/interp/Progress.h"
+#include "ir/ScalarArith.h"
 #include "runtime/Constraints.h"
 #include "runtime/Errors.h"
 #include "runtime/Formats.h"
@@ -142,10 +143,7 @@ template <class To, class From> To convertValue(From x) {
   if constexpr (std::is_same_v<To, uint8_t>) {
     return x != From(0) ? 1 : 0;
   } else if constexpr (std::is_same_v<To, int32_t> && std::is_floating_point_v<From>) {
-    if (std::isnan(x)) return 0;
-    if (x >= (From)2147483647.0) return std::numeric_limits<int32_t>::max();
-    if (x <= (From)-2147483648.0) return std::numeric_limits<int32_t>::min();
-    return (int32_t)x;
+    return arith::floatToI32((double)x);
   } else {
     return (To)x;
   }
@@ -205,7 +203,7 @@ template <class F> std::vector<Tensor> binary(const KernelArgs &k, F f) {
 
 /// a + b in the element type (i32 wraps, like add).
 template <class T> T addWrap(T a, T b) {
-  if constexpr (std::is_same_v<T, int32_t>) return (int32_t)(uint32_t)((int64_t)a + b);
+  if constexpr (std::is_same_v<T, int32_t>) return arith::addI32(a, b);
   else return (T)(a + b);
 }
 
@@ -327,7 +325,7 @@ void checkLoaded(const std::string &path, const std::string &what, const Type &w
 // neg: y = -x
 std::vector<Tensor> runNeg(const KernelArgs &k) {
   return unary(k, [](auto x) {
-    if constexpr (std::is_same_v<decltype(x), int32_t>) return (int32_t)(-(int64_t)x);
+    if constexpr (std::is_same_v<decltype(x), int32_t>) return arith::negI32(x);
     else return -x;
   });
 }
@@ -426,7 +424,7 @@ std::vector<Tensor> runRound(const KernelArgs &k) {
 std::vector<Tensor> runAdd(const KernelArgs &k) {
   return binary(k, [](auto a, auto b) {
     using T = decltype(a);
-    if constexpr (std::is_same_v<T, int32_t>) return (int32_t)(uint32_t)((int64_t)a + b);
+    if constexpr (std::is_same_v<T, int32_t>) return arith::addI32(a, b);
     else return (T)(a + b);
   });
 }
@@ -434,7 +432,7 @@ std::vector<Tensor> runAdd(const KernelArgs &k) {
 std::vector<Tensor> runSub(const KernelArgs &k) {
   return binary(k, [](auto a, auto b) {
     using T = decltype(a);
-    if constexpr (std::is_same_v<T, int32_t>) return (int32_t)(uint32_t)((int64_t)a - b);
+    if constexpr (std::is_same_v<T, int32_t>) return arith::subI32(a, b);
     else return (T)(a - b);
   });
 }
@@ -442,7 +440,7 @@ std::vector<Tensor> runSub(const KernelArgs &k) {
 std::vector<Tensor> runMul(const KernelArgs &k) {
   return binary(k, [](auto a, auto b) {
     using T = decltype(a);
-    if constexpr (std::is_same_v<T, int32_t>) return (int32_t)(uint32_t)((int64_t)a * b);
+    if constexpr (std::is_same_v<T, int32_t>) return arith::mulI32(a, b);
     else return (T)(a * b);
   });
 }
@@ -451,8 +449,9 @@ std::vector<Tensor> runDiv(const KernelArgs &k) {
   return binary(k, [](auto a, auto b) {
     using T = decltype(a);
     if constexpr (std::is_same_v<T, int32_t>) {
-      if (b == 0) fault("integer division by zero");
-      return (int32_t)(uint32_t)((int64_t)a / b);
+      std::optional<int32_t> r = arith::divI32(a, b);
+      if (!r) fault("integer division by zero");
+      return *r;
     } else {
       return (T)(a / b);
     }
@@ -464,15 +463,11 @@ std::vector<Tensor> runMod(const KernelArgs &k) {
   return binary(k, [](auto a, auto b) {
     using T = decltype(a);
     if constexpr (std::is_same_v<T, int32_t>) {
-      if (b == 0) fault("integer modulo by zero");
-      int64_t r = (int64_t)a % b;
-      if (r != 0 && ((r < 0) != (b < 0))) r += b;
-      return (int32_t)r;
+      std::optional<int32_t> r = arith::modI32(a, b);
+      if (!r) fault("integer modulo by zero");
+      return *r;
     } else if constexpr (std::is_floating_point_v<T>) {
-      T r = std::fmod(a, b);
-      if (r != 0 && ((r < 0) != (b < 0))) r += b;
-      else if (r == 0) r = std::copysign(T(0), b);
-      return r;
+      return arith::modFloat(a, b);
     } else {
       return a;
     }
@@ -484,16 +479,9 @@ std::vector<Tensor> runPow(const KernelArgs &k) {
   return binary(k, [](auto a, auto b) {
     using T = decltype(a);
     if constexpr (std::is_same_v<T, int32_t>) {
-      if (b < 0) {
-        if (a == 0) fault("integer power: 0 to a negative power");
-        if (a == 1) return (int32_t)1;
-        if (a == -1) return (int32_t)((b % 2) ? -1 : 1);
-        return (int32_t)0;
-      }
-      uint32_t r = 1, base = (uint32_t)a;
-      for (int32_t e = b; e; e >>= 1, base *= base)
-        if (e & 1) r *= base;
-      return (int32_t)r;
+      std::optional<int32_t> r = arith::powI32(a, b);
+      if (!r) fault("integer power: 0 to a negative power");
+      return *r;
     } else if constexpr (std::is_floating_point_v<T>) {
       return math::pow(a, b); // f32: PTL's own fast path, else glibc's powf
     } else {

@@ -600,6 +600,35 @@ TEST_CASE("parser: tuples, lists, blocks and if", "[parser]") {
   CHECK(exprOf("stop_grad(m).apply(x)") == "(call (. (call stop_grad m) apply) x)");
 }
 
+TEST_CASE("parser: a list of numbers is one token that builds the grammar's nodes", "[parser]") {
+  // Numbers only (each perhaps negated, a trailing comma, comments and lines
+  // between): the token source's LITERAL_LIST. Anything else: the list rule.
+  CHECK(exprOf("[1.0, -2, 3e5,]") == "[1.0 (neg 2) 3e5]");
+  CHECK(exprOf("[\n  1.5, // one\n  -2.5\n]") == "[1.5 (neg 2.5)]");
+  CHECK(exprOf("[[1, 2], [-3, 4]]") == "[[1 2] [(neg 3) 4]]");
+  CHECK(exprOf("[1, x]") == "[1 x]");
+  CHECK(exprOf("[1, -x, 2]") == "[1 (neg x) 2]");
+  CHECK(exprOf("[1, 2][0]") == "(index [1 2] 0)");
+  CHECK(exprOf("[1, 2].0") == "(. [1 2] 0)");
+  CHECK(exprOf("v[1, 2]") == "(index v 1 2)");  // an index, not a list
+  CHECK(exprOf("-[1, 2] ^ 2") == "(neg (^ [1 2] 2))");
+  // Element locations are those of the written numbers ('-' included).
+  auto p = parseOk("let a = [10, -2.5]\n");
+  auto &l = ast::as<ast::ListExpr>(*ast::as<ast::LetStmt>(stmtAt(*p, 0)).value);
+  CHECK(l.loc.col == 9);
+  CHECK(l.loc.length == 10);
+  CHECK(l.elems[0]->loc.col == 10);
+  CHECK(l.elems[0]->loc.length == 2);
+  CHECK(l.elems[1]->loc.col == 14);
+  CHECK(l.elems[1]->loc.length == 4);
+  // A constraint's closed interval is not a list.
+  parseOk("model M { param a: f32 constrain in [0.0, 1.0] }\n");
+  // Literal errors inside are still reported at the number.
+  auto q = parse("let a = [1, 99999999999]\n");
+  REQUIRE_FALSE(q->ok());
+  CHECK(q->errors() == "1:13: integer literal '99999999999' is out of range for i32 (at most 2147483647)\n");
+}
+
 TEST_CASE("parser: stop_grad selectors", "[parser]") {
   CHECK(exprOf("stop_grad * { f(x) }") == "(stop_grad_block * {0 stmts; (call f x)})");
   CHECK(exprOf("stop_grad gln.*, code.W { 1 }") == "(stop_grad_block gln.* code.W {0 stmts; 1})");
@@ -669,8 +698,25 @@ TEST_CASE("parser: UTF-8 in strings and comments, and a BOM", "[parser]") {
   auto p = parseOk("\xEF\xBB\xBF// \xC3\xA9t\xC3\xA9\nlet s = \"\xCE\xBB\" + x\n");
   auto &b = ast::as<ast::BinaryExpr>(*ast::as<ast::LetStmt>(stmtAt(*p, 0)).value);
   CHECK(ast::as<ast::StringLit>(*b.lhs).value == "\xCE\xBB");
-  CHECK(b.lhs->loc.length == 4); // bytes
-  CHECK(b.rhs->loc.col == 16);   // byte column after the two-byte lambda
+  CHECK(b.lhs->loc.length == 3); // characters: the lambda is one (two bytes)
+  CHECK(b.rhs->loc.col == 15);   // the column counts characters, not bytes
+}
+
+TEST_CASE("parser errors: the caret counts characters, not bytes", "[parser][errors]") {
+  // "é" and "λ" are two bytes each; `1.2.3` starts at character 23 (byte 25).
+  auto p = parse("let s = \"\xC3\xA9\xCE\xBB\"; let y = 1.2.3\n");
+  REQUIRE_FALSE(p->ok());
+  CHECK(p->errors() == "1:23: malformed number '1.2.3'\n");
+  std::string shown = p->diags.render(p->firstError());
+  CHECK(shown == "test.ptl:1:23: error: malformed number '1.2.3'\n"
+                 "  let s = \"\xC3\xA9\xCE\xBB\"; let y = 1.2.3\n" +
+                 std::string("  ") + std::string(22, ' ') + "^~~~~\n"); // 22 characters before it
+  // Tabs are kept so the caret lines up however the terminal expands them.
+  auto t = parse("\tlet \xCE\xB1 = 1\n");
+  REQUIRE_FALSE(t->ok());
+  CHECK(t->diags.render(t->firstError()) == "test.ptl:1:6: error: invalid character '\xCE\xB1'\n"
+                                            "  \tlet \xCE\xB1 = 1\n"
+                                            "  \t    ^\n");
 }
 
 TEST_CASE("parser: the printer dumps every node with its position", "[parser]") {

@@ -44,7 +44,7 @@ bool isIdentifier(const std::string &s) {
   return true;
 }
 
-/// Byte offset of (line, col) (both 1-based) in `text`.
+/// Byte offset of (line, col) (both 1-based; col counts characters) in `text`.
 size_t offsetOf(const std::string &text, SourceLoc loc) {
   size_t off = 0;
   for (int line = 1; line < loc.line && off < text.size(); ++line) {
@@ -52,7 +52,8 @@ size_t offsetOf(const std::string &text, SourceLoc loc) {
     if (nl == std::string::npos) return text.size();
     off = nl + 1;
   }
-  return std::min(text.size(), off + (size_t)std::max(0, loc.col - 1));
+  std::string_view line = std::string_view(text).substr(off, text.find('\n', off) - off);
+  return off + byteOffsetOfColumn(line, loc.col);
 }
 
 /// One declaration cut out of an entry.
