@@ -1172,6 +1172,11 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
     logEvery = *k;
   }
   if (bd->value.poisoned) return;
+  // What train updates, checked before the optimiser sees it (the same rule as grad's).
+  if (!checkGradWrt(bd->value, s.varLoc, "train")) {
+    bd->value = SValue::poison();
+    return;
+  }
 
   // var s = OPT_init(VAR)
   SValue state = callFunction(*init->second, nullptr, nullptr, {ArgValue{"", bd->value, s.varLoc}},
@@ -1206,7 +1211,7 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
   bd->value = modelIn;
   SValue loss = elabExpr(*s.loss);
   SValue ok;
-  if (!loss.poisoned) {
+  if (!loss.poisoned && checkDifferentiand(loss, s.loss->loc, "train")) {
     SValue vg = gradOf(loss, modelIn, true, s.loss->loc);
     if (!vg.poisoned) {
       SValue g;

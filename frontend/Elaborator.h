@@ -248,7 +248,17 @@ public:
   SValue callFunction(const ast::FnDecl &decl, const ModelType *self, const SValue *selfValue,
                       std::vector<ArgValue> args, SourceLoc loc, const std::string &displayName);
   std::vector<ArgValue> elabArgs(const std::vector<ast::Arg> &args);
+  /// Differentiates the scalar `e` with respect to `x` (a grad op); both
+  /// must have passed checkDifferentiand and checkGradWrt.
   SValue gradOf(const SValue &e, const SValue &x, bool withValue, SourceLoc loc);
+  /// The one rule grad, value_and_grad and train share for what they
+  /// differentiate: a scalar f32 or f64 (a literal takes its default dtype).
+  /// Otherwise reports an error at `loc` naming `what` and returns false.
+  bool checkDifferentiand(SValue &target, SourceLoc loc, const char *what);
+  /// The rule they share for what they differentiate with respect to: a
+  /// float tensor, or a model with at least one trainable (not stop_grad)
+  /// parameter. Otherwise reports an error at `loc` and returns false.
+  bool checkGradWrt(const SValue &x, SourceLoc loc, const char *what);
   std::optional<int64_t> constInt(const ast::Expr &e, const char *what);
 
   // ---- Values and conversions (ElabExpr.cpp) -----------------------------------------
