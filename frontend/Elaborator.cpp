@@ -31,6 +31,7 @@ std::unique_ptr<ir::Module> Elaborator::run(const std::vector<const ast::Program
     mainFile_ = programs[0]->fileId;
   for (const ast::Program *p : programs)
     collectDeclarations(*p);
+  checkModelGraph(programs);
 
   SourceLoc mainLoc{mainFile_, 1, 1, 1};
   ir::Function *mainFn = module_->addFunction(
