@@ -626,9 +626,16 @@ SValue Elaborator::callFunction(const ast::FnDecl &decl, const ModelType *self,
     inst->result = *declared;
 
     // The IR function: self leaves first, then each parameter's leaves.
+    // Names are unique in the whole module, not only among user functions:
+    // the generated `main` (made first) and any other function already there
+    // keep their names, and a user function of that name takes the next
+    // free "NAME.K" (a dot no user name can contain).
     std::string base = self ? self->decl->name + "." + decl.name : decl.name;
-    int count = ++fnNameCount_[base];
-    std::string irName = count == 1 ? base : base + "." + std::to_string(count);
+    std::string irName;
+    do {
+      int count = ++fnNameCount_[base];
+      irName = count == 1 ? base : base + "." + std::to_string(count);
+    } while (module_->lookup(irName));
     std::vector<ir::Type> paramTypes, resultTypes;
     if (self) SType::modelOf(self).flatten(paramTypes);
     for (const SValue &v : values) v.type.flatten(paramTypes);
