@@ -9,7 +9,6 @@
 #include "ir/Slice.h"
 #include "runtime/Check.h"
 
-#include <cassert>
 #include <cmath>
 
 namespace ptl {
@@ -36,7 +35,7 @@ SValue Elaborator::constantValue(DType dt, double x, bool weak) {
 }
 
 ir::Value *Elaborator::tensorValue(const SValue &v, std::optional<DType> dtype) {
-  assert(v.type.isTensor() && v.leaves.size() == 1);
+  PTL_CHECK(v.type.isTensor() && v.leaves.size() == 1, "tensorValue of a " + v.type.str());
   if (dtype && *dtype != v.type.tensor.dtype)
     return convertTo(v, *dtype).leaves[0];
   return v.leaves[0];
@@ -176,6 +175,13 @@ SValue Elaborator::elabExpr(const ast::Expr &e) {
       if (v.weak && v.type.isTensor()) v = convertTo(v, v.type.tensor.dtype);
       t.type.elems.push_back(v.type);
       t.leaves.insert(t.leaves.end(), v.leaves.begin(), v.leaves.end());
+    }
+    // A bound on one value's size: `(x, x)` nested k deep holds 2^k tensors.
+    int64_t limit = opts_.limits.maxValueLeaves;
+    if (limit > 0 && (int64_t)t.leaves.size() > limit) {
+      diags_.error(e.loc) << "this tuple holds " << t.leaves.size() << " tensors, more than the limit of " << limit
+                          << " tensors in one value";
+      return SValue::poison();
     }
     return t;
   }

@@ -7,9 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Elaborator.h"
+#include "runtime/Check.h"
 #include "ir/Slice.h"
 
-#include <cassert>
 #include <sstream>
 
 namespace ptl {
@@ -158,7 +158,7 @@ EntryResult Elaborator::elabEntry(const EntryRequest &req, const ast::Program &m
   const ast::FnDecl *sig = nullptr;
   for (const auto &fn : main.functions)
     if (fn->name == req.signature) sig = fn.get();
-  assert(sig && "an entry request names a signature function of the main file");
+  PTL_CHECK(sig, "an entry request names a signature function of the main file");
   SourceLoc loc = sig->nameLoc;
   auto callee = functions_.find(req.function);
   if (callee == functions_.end()) {
@@ -588,6 +588,17 @@ SValue Elaborator::callFunction(const ast::FnDecl &decl, const ModelType *self,
     inst = found->second.get();
     if (!inst->ok) return SValue::poison();
   } else {
+    // A bound on the specialisations of a program: a function calling the
+    // next twice with new constant arguments, k deep, would make 2^k.
+    int64_t limit = opts_.limits.maxSpecialisations;
+    if (limit > 0 && (int64_t)instances_.size() >= limit) {
+      if (!specialisationLimitReported_)
+        diags_.error(loc) << "calling '" << displayName << "' here needs one more function specialisation, more than "
+                          << "the limit of " << limit << " in a program (each binding of a function's shape "
+                          << "variables, generic parameters and constant i32 arguments is one)";
+      specialisationLimitReported_ = true;
+      return SValue::poison();
+    }
     auto owned = std::make_unique<FnInstance>();
     inst = owned.get();
     instances_[key] = std::move(owned);

@@ -361,6 +361,7 @@ public:
   /// The annotated type of the `let`/`var` being elaborated (for `load_npy`).
   const SType *expectedType_ = nullptr;
   std::set<const ast::FnDecl *> badSignatures_; ///< signatures with reported errors
+  bool specialisationLimitReported_ = false; ///< CompileLimits::maxSpecialisations
   /// Models in a sub-model cycle or over the leaf limit (reported once).
   std::set<const ast::ModelDecl *> badModels_;
   /// Values outside a parameter's domain already reported (file, line, col):

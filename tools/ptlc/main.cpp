@@ -43,6 +43,7 @@
 #include "ir/passes/Passes.h"
 #include "tools/ptlc/Build.h"
 #include "tools/ptlc/Repl.h"
+#include "runtime/Check.h"
 #include "runtime/Errors.h"
 #include "runtime/Gemm.h"
 #include "runtime/Parallel.h"
@@ -65,6 +66,9 @@ namespace fs = std::filesystem;
 using namespace ptl;
 
 namespace {
+
+/// The exit status of an internal error (a bug in PTL); user errors exit 1.
+constexpr int kInternalErrorStatus = 2;
 
 /// Options shared by the subcommands.
 struct DriverOptions {
@@ -121,7 +125,7 @@ bool runPasses(ir::Module &m, const std::vector<std::string> &names, bool printA
   for (const std::string &n : names) pm.add(ir::createPassByName(n, &gradWarnings));
   std::string error;
   if (!pm.run(m, error)) {
-    std::cerr << "ptlc: internal error: " << error << "\n";
+    std::cerr << "ptlc: error: " << error << "\n";
     return false;
   }
   return true;
@@ -386,18 +390,26 @@ int main(int argc, char **argv) {
   setPathPolicy(sandboxFor(o));
   Tensor::setMaxTensorBytes(o.limits.maxTensorBytes);
   if (o.threads > 0) setThreadCount(o.threads);
-  if (run->parsed()) return cmdRun(o);
-  if (check->parsed()) return cmdCheck(o);
-  if (opt->parsed()) return cmdOpt(o);
-  if (build->parsed()) return cmdBuild(o);
-  if (!o.emit.empty()) {
-    if (o.file.empty()) {
-      std::cerr << "ptlc: error: --emit needs a file\n";
-      return 1;
+  // A broken internal invariant (runtime/Check.h) is a bug in PTL, never the
+  // script's fault: `ptlc: internal error: ...` and exit status 2.
+  try {
+    if (run->parsed()) return cmdRun(o);
+    if (check->parsed()) return cmdCheck(o);
+    if (opt->parsed()) return cmdOpt(o);
+    if (build->parsed()) return cmdBuild(o);
+    if (!o.emit.empty()) {
+      if (o.file.empty()) {
+        std::cerr << "ptlc: error: --emit needs a file\n";
+        return 1;
+      }
+      return cmdEmit(o);
     }
-    return cmdEmit(o);
+    if (!o.file.empty()) return cmdRun(o);
+    // No subcommand and no file: the REPL (tools/ptlc/Repl.h), in the sandbox set above.
+    return repl::runRepl({});
+  } catch (const InternalError &e) {
+    std::cout.flush();
+    std::cerr << "ptlc: " << e.what() << "\n";
+    return kInternalErrorStatus;
   }
-  if (!o.file.empty()) return cmdRun(o);
-  // No subcommand and no file: the REPL (tools/ptlc/Repl.h), in the sandbox set above.
-  return repl::runRepl({});
 }
