@@ -19,6 +19,9 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/Elaborator.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace ptl {
 namespace sema {
 
