@@ -26,10 +26,10 @@
 #include "backend/Engine.h"
 #include "frontend/Compiler.h"
 #include "ir/interp/Interpreter.h"
+#include "runtime/Check.h"
 #include "runtime/Errors.h"
 #include "runtime/Sandbox.h"
 
-#include <cassert>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -197,11 +197,17 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
     Compilation c;
     c.diagnostics().setQuiet(true);
     std::unique_ptr<ir::Module> m;
-    std::string internal;
-    if (loadAsMain(c)) m = c.elaborate(elaborateOptions());
-    if (m && !c.runDefaultPipeline(*m, internal)) m.reset();
+    std::string failed, internal; // a pass's error; an internal error (runtime/Check.h)
+    try {
+      if (loadAsMain(c)) m = c.elaborate(elaborateOptions());
+      if (m && !c.runDefaultPipeline(*m, failed)) m.reset();
+    } catch (const InternalError &e) {
+      m.reset();
+      internal = e.what();
+    }
     ds = diagnosticsOf(c);
-    if (!internal.empty()) ds.push_back({"error", "", 0, 0, "internal error: " + internal, internal});
+    if (!failed.empty()) ds.push_back({"error", "", 0, 0, failed, failed});
+    if (!internal.empty()) ds.push_back({"error", "", 0, 0, internal, internal});
     return m;
   }
 
@@ -250,12 +256,18 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
     ElaborateOptions eo = elaborateOptions();
     eo.entries = requests;
     eo.entryResults = &prog->entries;
-    if (loaded) prog->module = c.elaborate(eo);
-    std::string internal;
-    if (prog->module && !c.runDefaultPipeline(*prog->module, internal)) prog->module.reset();
+    std::string failed, internal; // a pass's error; an internal error (runtime/Check.h)
+    try {
+      if (loaded) prog->module = c.elaborate(eo);
+      if (prog->module && !c.runDefaultPipeline(*prog->module, failed)) prog->module.reset();
+    } catch (const InternalError &e) {
+      prog->module.reset();
+      internal = e.what();
+    }
     if (!prog->module) {
       std::vector<Diagnostic> ds = diagnosticsOf(c, kGeneratedName);
-      if (!internal.empty()) ds.push_back({"error", "", 0, 0, "internal error: " + internal, internal});
+      if (!failed.empty()) ds.push_back({"error", "", 0, 0, failed, failed});
+      if (!internal.empty()) ds.push_back({"error", "", 0, 0, internal, internal});
       throw RuntimeError(what + ": " + firstError(ds, "does not compile"), ds);
     }
     attachNative(*prog);
@@ -267,7 +279,7 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
   /// to the float types the function was specialised for).
   std::vector<Tensor> run(const Program &p, const std::string &fn, std::vector<Tensor> args) {
     const ir::Function *f = p.module->lookup(fn);
-    assert(f && "an entry's IR function exists");
+    PTL_CHECK(f, "an entry's IR function exists");
     for (size_t i = 0; i < args.size() && i < f->body().numArguments(); ++i) {
       const ir::Type &want = f->body().argument((unsigned)i)->type();
       if (args[i].dtype() != want.dtype && args[i].shape() == want.shape && isFloat(want.dtype) &&

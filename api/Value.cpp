@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "api/ValueData.h"
+#include "runtime/Check.h"
 
 #include <algorithm>
 #include <cmath>
@@ -74,7 +75,7 @@ Value unflattenValue(const HostType &type, const std::vector<Tensor> &flat, size
   case HostType::Model:
     // Functions return whole models (a sub-tree does not match a declared
     // model type), so a model value's leaves are all of its type's.
-    assert(!type.isSubtree() && "a function result is a whole model");
+    PTL_CHECK(!type.isSubtree(), "a function result is a whole model");
     for (size_t i = 0; i < type.leaves.size(); ++i) d->leaves.push_back(flat.at(next++));
     d->origin = origin;
     break;

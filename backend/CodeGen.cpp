@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "backend/CodeGen.h"
+#include "runtime/Check.h"
 
 #include "backend/DebugInfo.h"
 #include "backend/MathEmitter.h"
@@ -26,7 +27,6 @@
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
 
-#include <cassert>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -318,7 +318,8 @@ private:
   }
   LV buf(const ir::Value *v) {
     auto it = bufs_.find(v);
-    assert(it != bufs_.end() && "value lowered before its definition");
+    PTL_CHECK(it != bufs_.end(), "value lowered before its definition" +
+              (v->definingOp() ? ": result of " + ir::describeOp(*v->definingOp()) : std::string()));
     return it->second;
   }
   llvm::AllocaInst *entryAlloca(llvm::Type *t, const char *name = "") {
@@ -618,7 +619,7 @@ Lowering::LV Lowering::unaryElem(const ir::Op &op, DType t, LV x) {
   }
   default: break;
   }
-  assert(false && "not a unary op");
+  PTL_UNREACHABLE("not a unary op: " + ir::describeOp(op));
   return x;
 }
 
@@ -685,7 +686,7 @@ Lowering::LV Lowering::binaryElem(const ir::Op &op, DType t, LV a, LV b, int32_t
   case OpKind::Or: return boolByte(b_.CreateOr(truthy(a), truthy(b)));
   default: break;
   }
-  assert(false && "not a binary op");
+  PTL_UNREACHABLE("not a binary op: " + ir::describeOp(op));
   return a;
 }
 
@@ -700,7 +701,7 @@ Lowering::LV Lowering::compareElem(OpKind k, DType t, LV a, LV b) {
   case OpKind::Le: p = fl ? P::FCMP_OLE : sgn ? P::ICMP_SLE : P::ICMP_ULE; break;
   case OpKind::Gt: p = fl ? P::FCMP_OGT : sgn ? P::ICMP_SGT : P::ICMP_UGT; break;
   case OpKind::Ge: p = fl ? P::FCMP_OGE : sgn ? P::ICMP_SGE : P::ICMP_UGE; break;
-  default: assert(false && "not a comparison");
+  default: PTL_UNREACHABLE(std::string("not a comparison: ") + ir::mnemonic(k));
   }
   return boolByte(fl ? b_.CreateFCmp(p, a, b) : b_.CreateICmp(p, a, b));
 }
@@ -817,7 +818,7 @@ Lowering::LV Lowering::elemOf(const ir::Op &op, const std::vector<LV> &x) {
   case OpKind::Broadcast: return x[0];
   default: break;
   }
-  assert(false && "not a fusable op");
+  PTL_UNREACHABLE("not a fusable op: " + ir::describeOp(op));
   return x[0];
 }
 
@@ -899,7 +900,7 @@ std::vector<Lowering::LV> Lowering::lowerRegion(const ir::Region &r) {
     }
     lowerOp(*op);
   }
-  assert(false && "region without terminator");
+  PTL_UNREACHABLE("region without terminator");
   return {};
 }
 
@@ -1004,7 +1005,7 @@ void Lowering::lowerOp(const ir::Op &op) {
 
   default: break;
   }
-  assert(false && "op not lowerable (canCompile should have refused it)");
+  PTL_UNREACHABLE("op not lowerable (canCompile should have refused it): " + ir::describeOp(op));
 }
 
 // constant: the dense value converted to T exactly as the interpreter does
@@ -1246,7 +1247,7 @@ std::vector<Lowering::LV> Lowering::transposeBlock(const std::vector<LV> &rows) 
     return {shuffle(t0, t2, {0, 1, 4, 5}), shuffle(t1, t3, {0, 1, 4, 5}), shuffle(t0, t2, {2, 3, 6, 7}),
             shuffle(t1, t3, {2, 3, 6, 7})};
   }
-  assert(rows.size() == 8);
+  PTL_CHECK(rows.size() == 8, "a register transpose of " + std::to_string(rows.size()) + " rows");
   std::vector<LV> t(8), u(8), o(8);
   for (int p = 0; p < 4; ++p) { // interleave rows 2p and 2p + 1
     t[2 * p] = shuffle(rows[2 * p], rows[2 * p + 1], {0, 8, 1, 9, 4, 12, 5, 13});
@@ -2234,13 +2235,12 @@ void Lowering::defineEntry(const ir::Function &f) {
 
 } // namespace
 
-bool verifyLowered(const llvm::Module &m, std::string &error) {
+void verifyLowered(const llvm::Module &m) {
   std::string message;
   llvm::raw_string_ostream os(message);
-  if (!llvm::verifyModule(m, &os)) return true;
+  if (!llvm::verifyModule(m, &os)) return;
   os.flush();
-  error = "internal error: invalid LLVM IR generated: " + message;
-  return false;
+  PTL_UNREACHABLE("invalid LLVM IR generated: " + message);
 }
 
 void lowerFunctions(const ir::Module &m, const std::vector<const ir::Function *> &functions,

@@ -72,9 +72,9 @@ std::vector<const ir::Function *> compilableFunctions(const ir::Module &m,
 /// The symbol of F's host entry (see the calling convention above).
 std::string entrySymbol(const std::string &prefix, const std::string &function);
 
-/// Runs LLVM's verifier over lowered code; false with `error` ("internal
-/// error: invalid LLVM IR generated: ...") if the lowering made bad IR.
-bool verifyLowered(const llvm::Module &m, std::string &error);
+/// Runs LLVM's verifier over lowered code: bad IR from the lowering is an
+/// internal error (throws InternalError, runtime/Check.h).
+void verifyLowered(const llvm::Module &m);
 
 /// One LLVM function lowerFunctions defined. Its `unit` is what must be
 /// compiled in one module: a PTL function's body together with its host

@@ -13,8 +13,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Bijectors.h"
+#include "runtime/Check.h"
 
-#include <cassert>
 #include <cmath>
 
 namespace ptl::sema {
@@ -126,7 +126,7 @@ Shape choleskyStored(const Shape &s) { return Shape{s[0] * (s[0] + 1) / 2}; }
 /// n from the packed length m = n(n+1)/2.
 int64_t choleskyN(int64_t m) {
   int64_t n = (int64_t)std::llround((std::sqrt(8.0 * (double)m + 1) - 1) / 2);
-  assert(n * (n + 1) / 2 == m && "not a packed triangle length");
+  PTL_CHECK(n * (n + 1) / 2 == m, "not a packed triangle length");
   return n;
 }
 int64_t packed(int64_t i, int64_t j) { return i * (i + 1) / 2 + j; }
@@ -319,7 +319,7 @@ const Bijector kTable[] = {
 const Bijector &bijectorFor(Transform::Kind kind) {
   for (const Bijector &b : kTable)
     if (b.kind == kind) return b;
-  assert(false && "transform kind missing from the bijector table");
+  PTL_UNREACHABLE("transform kind missing from the bijector table");
   return kTable[0];
 }
 
@@ -401,7 +401,7 @@ ir::Value *emitProjection(Builder &b, const Bound &bd, Value *x) {
   case Bound::Ordered:
   case Bound::Cholesky: break;
   }
-  assert(false && "no projection for this bound");
+  PTL_UNREACHABLE("no projection for this bound");
   return x;
 }
 

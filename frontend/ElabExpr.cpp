@@ -9,8 +9,8 @@
 #include "frontend/Suggest.h"
 #include "frontend/ConstFold.h"
 #include "ir/Slice.h"
+#include "runtime/Check.h"
 
-#include <cassert>
 #include <cmath>
 
 namespace ptl {
@@ -40,7 +40,7 @@ SValue Elaborator::constantValue(DType dt, double x, bool weak) {
 }
 
 ir::Value *Elaborator::tensorValue(const SValue &v, std::optional<DType> dtype) {
-  assert(v.type.isTensor() && v.leaves.size() == 1);
+  PTL_CHECK(v.type.isTensor() && v.leaves.size() == 1, "tensorValue of a " + v.type.str());
   if (dtype && *dtype != v.type.tensor.dtype)
     return convertTo(v, *dtype).leaves[0];
   return v.leaves[0];
@@ -211,6 +211,13 @@ SValue Elaborator::elabExpr(const ast::Expr &e) {
       if (v.weak && v.type.isTensor()) v = convertTo(v, v.type.tensor.dtype);
       t.type.elems.push_back(v.type);
       t.leaves.insert(t.leaves.end(), v.leaves.begin(), v.leaves.end());
+    }
+    // A bound on one value's size: `(x, x)` nested k deep holds 2^k tensors.
+    int64_t limit = opts_.limits.maxValueLeaves;
+    if (limit > 0 && (int64_t)t.leaves.size() > limit) {
+      diags_.error(e.loc) << "this tuple holds " << t.leaves.size() << " tensors, more than the limit of " << limit
+                          << " tensors in one value";
+      return SValue::poison();
     }
     return t;
   }
@@ -792,17 +799,56 @@ SValue Elaborator::elabMap(const ast::MapExpr &e) {
   return r;
 }
 
+/// The noun for what `what` differentiates, in messages.
+static const char *differentiandNoun(const char *what) {
+  return std::string(what) == "train" ? "loss" : "expression";
+}
+
+bool Elaborator::checkDifferentiand(SValue &target, SourceLoc loc, const char *what) {
+  if (target.poisoned) return false;
+  if (target.weak && target.type.isTensor()) target = convertTo(target, target.type.tensor.dtype);
+  if (!target.isString && target.type.isScalar() && isFloat(target.type.tensor.dtype)) return true;
+  diags_.error(loc) << what << " needs a scalar f32 or f64 " << differentiandNoun(what) << ", got "
+                    << (target.isString ? "a string" : target.type.str());
+  return false;
+}
+
+bool Elaborator::checkGradWrt(const SValue &x, SourceLoc loc, const char *what) {
+  if (x.poisoned) return false;
+  bool isTrain = std::string(what) == "train";
+  std::string expects = isTrain ? std::string("train updates a float tensor or a model, got ")
+                                : std::string(what) + " is taken with respect to a float tensor or a model, got ";
+  if (x.isString || !(x.type.isModel() || (x.type.isTensor() && isFloat(x.type.tensor.dtype)))) {
+    diags_.error(loc) << expects << (x.isString ? "a string" : x.type.str());
+    return false;
+  }
+  if (x.type.isTensor()) return true;
+  // A model needs a trainable leaf: otherwise there is nothing to differentiate.
+  const SType &t = x.type;
+  size_t trainable = 0;
+  for (size_t i = t.leafBegin; i < t.leafEnd; ++i)
+    if (t.model->leaves[i].trainable) ++trainable;
+  if (trainable > 0) return true;
+  diags_.error(loc) << (isTrain ? std::string("nothing to train: ") : std::string(what) + " has nothing to differentiate: ")
+                    << "model " << t.str()
+                    << (t.leafBegin == t.leafEnd ? " has no parameters"
+                                                 : " has no trainable parameter (every one is frozen by stop_grad)");
+  return false;
+}
+
 SValue Elaborator::gradOf(const SValue &e, const SValue &x, bool withValue, SourceLoc loc) {
+  PTL_CHECK(e.leaves.size() == 1 && e.type.isScalar() && isFloat(e.type.tensor.dtype),
+            "gradOf needs a float scalar (checkDifferentiand)");
   std::vector<ir::Value *> wrt;
   std::vector<bool> trainable;
   std::vector<std::string> names; // for the pass's gradient-flow warnings
   if (x.type.isModel()) {
     for (size_t i = 0; i < x.leaves.size(); ++i) {
-      bool t = x.type.model->leaves[i].trainable;
-      trainable.push_back(t);
-      if (t) {
+      const Leaf &l = x.type.model->leaves[x.type.leafBegin + i];
+      trainable.push_back(l.trainable);
+      if (l.trainable) {
         wrt.push_back(x.leaves[i]);
-        names.push_back(x.type.model->leaves[i].path);
+        names.push_back(l.path);
       }
     }
   } else {
@@ -810,6 +856,7 @@ SValue Elaborator::gradOf(const SValue &e, const SValue &x, bool withValue, Sour
     trainable.assign(x.leaves.size(), true);
     names.push_back(x.leaves[0]->name().empty() ? "the value" : x.leaves[0]->name());
   }
+  PTL_CHECK(!wrt.empty(), "gradOf with respect to nothing (checkGradWrt)");
   b().setLoc(irLoc(loc));
   std::vector<const ir::Op *> idle;
   ir::Op *g = ir::createGradOp(b(), wrt, e.leaves[0], withValue, &idle);
@@ -835,27 +882,14 @@ SValue Elaborator::gradOf(const SValue &e, const SValue &x, bool withValue, Sour
 }
 
 SValue Elaborator::elabGrad(const ast::GradExpr &e) {
+  const char *what = e.withValue ? "value_and_grad" : "grad";
   SValue target = elabExpr(*e.target);
   SValue x = elabExpr(*e.wrt);
   if (target.poisoned || x.poisoned) return SValue::poison();
-  if (target.weak && target.type.isTensor()) target = convertTo(target, target.type.tensor.dtype);
-  if (!target.type.isScalar() || !isFloat(target.type.tensor.dtype)) {
-    diags_.error(e.target->loc) << "grad needs a scalar expression, got "
-                                << (target.isString ? "a string" : target.type.str());
+  if (!checkDifferentiand(target, e.target->loc, what) || !checkGradWrt(x, e.wrt->loc, what))
     return SValue::poison();
-  }
-  if (x.type.isTensor()) {
-    if (!isFloat(x.type.tensor.dtype)) {
-      diags_.error(e.wrt->loc) << "grad is taken with respect to a float tensor or a model, got " << x.type.str();
-      return SValue::poison();
-    }
-  } else if (!x.type.isModel()) {
-    diags_.error(e.wrt->loc) << "grad is taken with respect to a float tensor or a model, got "
-                             << (x.isString ? "a string" : x.type.str());
-    return SValue::poison();
-  }
   if (x.weak) {
-    diags_.error(e.wrt->loc) << "grad is taken with respect to a variable, not a literal"
+    diags_.error(e.wrt->loc) << what << " is taken with respect to a variable, not a literal"
                              << (e.wrt->kind == ast::ExprKind::Name
                                      ? "; give it a type to make it one, e.g. let w = f32(0.7)"
                                      : "");

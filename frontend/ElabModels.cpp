@@ -101,6 +101,7 @@ const ModelType *Elaborator::modelTypeFromArgs(const ast::ModelDecl &decl,
 
 const ModelType *Elaborator::modelType(const ast::ModelDecl &decl, const std::vector<int64_t> &argsIn,
                                        SourceLoc loc) {
+  if (badModels_.count(&decl)) return nullptr; // a cycle or too many leaves, reported (ModelGraph.cpp)
   std::vector<int64_t> args = argsIn;
   size_t n = decl.typeParams.size();
   if (args.size() > n) {
@@ -292,11 +293,6 @@ const ModelType *Elaborator::modelType(const ast::ModelDecl &decl, const std::ve
         continue;
       }
       const ast::ModelDecl *subDecl = models_[sd.type->name];
-      if (subDecl == &decl) {
-        diags_.error(sd.type->loc) << "model '" << decl.name << "' cannot contain itself";
-        ok = false;
-        continue;
-      }
       const ModelType *sub = modelTypeFromArgs(*subDecl, sd.type->typeArgs, env, sd.type->loc);
       if (!sub) { ok = false; continue; }
       ModelType::Member m{ModelType::Member::Submodel, mt->leaves.size(), 0, sub, nullptr};

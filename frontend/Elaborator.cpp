@@ -7,14 +7,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Elaborator.h"
+#include "ir/Slice.h"
+#include "runtime/Check.h"
 
 #include <cmath>
 #include <functional>
-#include <unordered_set>
-#include "ir/Slice.h"
-
-#include <cassert>
 #include <sstream>
+#include <unordered_set>
 
 namespace ptl {
 namespace sema {
@@ -35,6 +34,7 @@ std::unique_ptr<ir::Module> Elaborator::run(const std::vector<const ast::Program
     mainFile_ = programs[0]->fileId;
   for (const ast::Program *p : programs)
     collectDeclarations(*p);
+  checkModelGraph(programs);
 
   SourceLoc mainLoc{mainFile_, 1, 1, 1};
   ir::Function *mainFn = module_->addFunction(
@@ -197,7 +197,7 @@ EntryResult Elaborator::elabEntry(const EntryRequest &req, const ast::Program &m
   const ast::FnDecl *sig = nullptr;
   for (const auto &fn : main.functions)
     if (fn->name == req.signature) sig = fn.get();
-  assert(sig && "an entry request names a signature function of the main file");
+  PTL_CHECK(sig, "an entry request names a signature function of the main file");
   SourceLoc loc = sig->nameLoc;
   auto callee = functions_.find(req.function);
   if (callee == functions_.end()) {
@@ -648,6 +648,17 @@ SValue Elaborator::callFunction(const ast::FnDecl &decl, const ModelType *self,
     inst = found->second.get();
     if (!inst->ok) return SValue::poison();
   } else {
+    // A bound on the specialisations of a program: a function calling the
+    // next twice with new constant arguments, k deep, would make 2^k.
+    int64_t limit = opts_.limits.maxSpecialisations;
+    if (limit > 0 && (int64_t)instances_.size() >= limit) {
+      if (!specialisationLimitReported_)
+        diags_.error(loc) << "calling '" << displayName << "' here needs one more function specialisation, more than "
+                          << "the limit of " << limit << " in a program (each binding of a function's shape "
+                          << "variables, generic parameters and constant i32 arguments is one)";
+      specialisationLimitReported_ = true;
+      return SValue::poison();
+    }
     auto owned = std::make_unique<FnInstance>();
     inst = owned.get();
     instances_[key] = std::move(owned);
@@ -686,9 +697,16 @@ SValue Elaborator::callFunction(const ast::FnDecl &decl, const ModelType *self,
     inst->result = *declared;
 
     // The IR function: self leaves first, then each parameter's leaves.
+    // Names are unique in the whole module, not only among user functions:
+    // the generated `main` (made first) and any other function already there
+    // keep their names, and a user function of that name takes the next
+    // free "NAME.K" (a dot no user name can contain).
     std::string base = self ? self->decl->name + "." + decl.name : decl.name;
-    int count = ++fnNameCount_[base];
-    std::string irName = count == 1 ? base : base + "." + std::to_string(count);
+    std::string irName;
+    do {
+      int count = ++fnNameCount_[base];
+      irName = count == 1 ? base : base + "." + std::to_string(count);
+    } while (module_->lookup(irName));
     std::vector<ir::Type> paramTypes, resultTypes;
     if (self) SType::modelOf(self).flatten(paramTypes);
     for (const SValue &v : values) v.type.flatten(paramTypes);
@@ -1244,6 +1262,11 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
     logEvery = *k;
   }
   if (bd->value.poisoned) return;
+  // What train updates, checked before the optimiser sees it (the same rule as grad's).
+  if (!checkGradWrt(bd->value, s.varLoc, "train")) {
+    bd->value = SValue::poison();
+    return;
+  }
 
   // var s = OPT_init(VAR)
   SValue state = callFunction(*init->second, nullptr, nullptr, {ArgValue{"", bd->value, s.varLoc}},
@@ -1278,7 +1301,7 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
   bd->value = modelIn;
   SValue loss = elabExpr(*s.loss);
   SValue ok;
-  if (!loss.poisoned) {
+  if (!loss.poisoned && checkDifferentiand(loss, s.loss->loc, "train")) {
     SValue vg = gradOf(loss, modelIn, true, s.loss->loc);
     if (!vg.poisoned) {
       SValue g;

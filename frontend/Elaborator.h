@@ -114,8 +114,22 @@ struct EntryResult {
   HostType result;
 };
 
+/// Bounds on the compiler's own work, so that a short program cannot make
+/// it build exponentially large types or IR (docs/language.md, "Limits").
+/// Each is a located error when exceeded; a value <= 0 means no limit.
+struct CompileLimits {
+  /// Stored tensors of one model type, its sub-models' included.
+  int64_t maxModelLeaves = 100'000;
+  /// Tensors one value flattens to (a tuple of tuples of ...).
+  int64_t maxValueLeaves = 100'000;
+  /// Function specialisations (IR functions) of one program.
+  int64_t maxSpecialisations = 10'000;
+};
+
 /// What the elaborator needs to know beyond the source.
 struct ElaborateOptions {
+  /// Bounds on the elaborator's work.
+  CompileLimits limits;
   /// `--arg name=value` values for `arg(name, default)`.
   std::map<std::string, std::string> scriptArgs;
   /// Directory relative data paths resolve against (the script's directory).
@@ -210,6 +224,9 @@ public:
 
   // ---- Declarations (Elaborator.cpp) -------------------------------------------------
   void collectDeclarations(const ast::Program &p);
+  /// Checks the sub-model graph of all declarations: cycles and leaf counts
+  /// (ModelGraph.cpp); fills in badModels_.
+  void checkModelGraph(const std::vector<const ast::Program *> &programs);
   void checkUnused(const ast::FnDecl &fn);
   /// Specialises a host's EntryRequest (ElaborateOptions::entries).
   EntryResult elabEntry(const EntryRequest &req, const ast::Program &main);
@@ -252,7 +269,17 @@ public:
   SValue callFunction(const ast::FnDecl &decl, const ModelType *self, const SValue *selfValue,
                       std::vector<ArgValue> args, SourceLoc loc, const std::string &displayName);
   std::vector<ArgValue> elabArgs(const std::vector<ast::Arg> &args);
+  /// Differentiates the scalar `e` with respect to `x` (a grad op); both
+  /// must have passed checkDifferentiand and checkGradWrt.
   SValue gradOf(const SValue &e, const SValue &x, bool withValue, SourceLoc loc);
+  /// The one rule grad, value_and_grad and train share for what they
+  /// differentiate: a scalar f32 or f64 (a literal takes its default dtype).
+  /// Otherwise reports an error at `loc` naming `what` and returns false.
+  bool checkDifferentiand(SValue &target, SourceLoc loc, const char *what);
+  /// The rule they share for what they differentiate with respect to: a
+  /// float tensor, or a model with at least one trainable (not stop_grad)
+  /// parameter. Otherwise reports an error at `loc` and returns false.
+  bool checkGradWrt(const SValue &x, SourceLoc loc, const char *what);
   std::optional<int64_t> constInt(const ast::Expr &e, const char *what);
 
   // ---- Values and conversions (ElabExpr.cpp) -----------------------------------------
@@ -371,6 +398,9 @@ public:
   /// The annotated type of the `let`/`var` being elaborated (for `load_npy`).
   const SType *expectedType_ = nullptr;
   std::set<const ast::FnDecl *> badSignatures_; ///< signatures with reported errors
+  bool specialisationLimitReported_ = false; ///< CompileLimits::maxSpecialisations
+  /// Models in a sub-model cycle or over the leaf limit (reported once).
+  std::set<const ast::ModelDecl *> badModels_;
   /// Values outside a parameter's domain already reported (file, line, col):
   /// a declared initial value is checked at every construction, reported once.
   std::set<std::tuple<int, int, int>> reportedDomainErrors_;

@@ -7,8 +7,8 @@
 #pragma once
 
 #include "ir/IR.h"
+#include "runtime/Check.h"
 
-#include <cassert>
 #include <string>
 
 namespace ptl::ir {
@@ -25,7 +25,7 @@ public:
   /// Creates an op with explicit result types.
   Op *create(OpKind kind, std::vector<Value *> operands, const std::vector<Type> &resultTypes,
              AttrMap attrs = {}) {
-    assert(region_ && "builder has no insertion region");
+    PTL_CHECK(region_, "builder has no insertion region");
     return region_->push(std::make_unique<Op>(kind, std::move(operands), resultTypes,
                                               std::move(attrs), loc_));
   }
@@ -43,7 +43,7 @@ public:
   Value *make(OpKind kind, std::vector<Value *> operands, AttrMap attrs = {}) {
     std::string error;
     Value *v = tryCreate(kind, std::move(operands), std::move(attrs), error);
-    assert(v && "operand types do not fit the op's shape rule");
+    PTL_CHECK(v, std::string("operand types do not fit the shape rule of '") + mnemonic(kind) + "': " + error);
     return v;
   }
   /// A constant filled with `v` (a splat).

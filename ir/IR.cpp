@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/IR.h"
+#include "runtime/Check.h"
 
 #include <algorithm>
-#include <cassert>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -26,7 +26,7 @@ static const char *const kMnemonics[] = {
 
 const char *mnemonic(OpKind k) {
   auto i = static_cast<size_t>(k);
-  assert(i < static_cast<size_t>(kNumOpKinds) && "bad op kind");
+  PTL_CHECK(i < static_cast<size_t>(kNumOpKinds), "bad op kind");
   return kMnemonics[i];
 }
 
@@ -190,14 +190,14 @@ void replaceAllUses(Module &m, Value *from, Value *to) {
 }
 
 void Op::eraseResult(unsigned i) {
-  assert(i < results_.size());
+  PTL_CHECK(i < results_.size(), "result " + std::to_string(i) + " of " + describeOp(*this));
   results_.erase(results_.begin() + i);
   for (unsigned k = i; k < results_.size(); ++k)
     results_[k]->index_ = k;
 }
 
 Op *Region::insert(size_t index, std::unique_ptr<Op> op) {
-  assert(index <= ops_.size());
+  PTL_CHECK(index <= ops_.size(), "insertion point past the end of a region");
   op->parent_ = this;
   for (auto &r : op->results_)
     r->region_ = this;
@@ -206,7 +206,7 @@ Op *Region::insert(size_t index, std::unique_ptr<Op> op) {
 }
 
 std::unique_ptr<Op> Region::take(size_t index) {
-  assert(index < ops_.size());
+  PTL_CHECK(index < ops_.size(), "op index past the end of a region");
   std::unique_ptr<Op> op = std::move(ops_[index]);
   ops_.erase(ops_.begin() + (std::ptrdiff_t)index);
   op->parent_ = nullptr;
@@ -216,7 +216,7 @@ std::unique_ptr<Op> Region::take(size_t index) {
 size_t Region::indexOf(const Op *op) const {
   for (size_t i = 0; i < ops_.size(); ++i)
     if (ops_[i].get() == op) return i;
-  assert(false && "op is not in this region");
+  PTL_UNREACHABLE("op is not in this region");
   return ops_.size();
 }
 
@@ -241,7 +241,7 @@ int64_t Op::intAttr(const std::string &k, int64_t dflt) const {
     return dflt;
   if (auto *b = std::get_if<bool>(&it->second))
     return *b ? 1 : 0;
-  assert(std::holds_alternative<int64_t>(it->second) && "attribute is not an integer");
+  PTL_CHECK(std::holds_alternative<int64_t>(it->second), "attribute '" + k + "' of " + describeOp(*this) + " is not an integer");
   return std::get<int64_t>(it->second);
 }
 
@@ -251,7 +251,7 @@ double Op::floatAttr(const std::string &k, double dflt) const {
     return dflt;
   if (auto *i = std::get_if<int64_t>(&it->second))
     return (double)*i;
-  assert(std::holds_alternative<double>(it->second) && "attribute is not a float");
+  PTL_CHECK(std::holds_alternative<double>(it->second), "attribute '" + k + "' of " + describeOp(*this) + " is not a float");
   return std::get<double>(it->second);
 }
 
@@ -259,7 +259,7 @@ bool Op::boolAttr(const std::string &k, bool dflt) const {
   auto it = attrs_.find(k);
   if (it == attrs_.end())
     return dflt;
-  assert(std::holds_alternative<bool>(it->second) && "attribute is not a bool");
+  PTL_CHECK(std::holds_alternative<bool>(it->second), "attribute '" + k + "' of " + describeOp(*this) + " is not a bool");
   return std::get<bool>(it->second);
 }
 
@@ -267,7 +267,7 @@ std::string Op::strAttr(const std::string &k) const {
   auto it = attrs_.find(k);
   if (it == attrs_.end())
     return {};
-  assert(std::holds_alternative<std::string>(it->second) && "attribute is not a string");
+  PTL_CHECK(std::holds_alternative<std::string>(it->second), "attribute '" + k + "' of " + describeOp(*this) + " is not a string");
   return std::get<std::string>(it->second);
 }
 
@@ -277,11 +277,10 @@ std::vector<int64_t> Op::intsAttr(const std::string &k) const {
     return {};
   // An empty list of strings prints differently, but accept it as empty ints.
   if (auto *s = std::get_if<std::vector<std::string>>(&it->second)) {
-    assert(s->empty() && "attribute is not a list of integers");
+    PTL_CHECK(s->empty(), "attribute '" + k + "' of " + describeOp(*this) + " is not a list of integers");
     return {};
   }
-  assert(std::holds_alternative<std::vector<int64_t>>(it->second) &&
-         "attribute is not a list of integers");
+  PTL_CHECK(std::holds_alternative<std::vector<int64_t>>(it->second), "attribute '" + k + "' of " + describeOp(*this) + " is not a list of integers");
   return std::get<std::vector<int64_t>>(it->second);
 }
 
@@ -290,11 +289,10 @@ std::vector<std::string> Op::strsAttr(const std::string &k) const {
   if (it == attrs_.end())
     return {};
   if (auto *v = std::get_if<std::vector<int64_t>>(&it->second)) {
-    assert(v->empty() && "attribute is not a list of strings");
+    PTL_CHECK(v->empty(), "attribute '" + k + "' of " + describeOp(*this) + " is not a list of strings");
     return {};
   }
-  assert(std::holds_alternative<std::vector<std::string>>(it->second) &&
-         "attribute is not a list of strings");
+  PTL_CHECK(std::holds_alternative<std::vector<std::string>>(it->second), "attribute '" + k + "' of " + describeOp(*this) + " is not a list of strings");
   return std::get<std::vector<std::string>>(it->second);
 }
 
@@ -320,7 +318,7 @@ int Module::fileIndex(const std::string &path) {
 }
 
 Function *Module::addFunction(std::unique_ptr<Function> f) {
-  assert(!lookup(f->name()) && "duplicate function name");
+  PTL_CHECK(!lookup(f->name()), "duplicate function @" + f->name());
   functions_.push_back(std::move(f));
   Function *p = functions_.back().get();
   byName_[p->name()] = p;
@@ -328,11 +326,10 @@ Function *Module::addFunction(std::unique_ptr<Function> f) {
 }
 
 Function *Module::lookup(const std::string &name) const {
-  // A linear scan: functions may be renamed or erased through functions().
-  for (const auto &f : functions_)
-    if (f->name() == name)
-      return f.get();
-  return nullptr;
+  // By the name it was added with (a linear scan made compiling a program of
+  // many specialisations quadratic); the name check catches a later rename.
+  auto it = byName_.find(name);
+  return it != byName_.end() && it->second->name() == name ? it->second : nullptr;
 }
 
 Function *enclosingFunction(const Op &op) {
@@ -340,6 +337,15 @@ Function *enclosingFunction(const Op &op) {
   while (r && r->parentOp())
     r = r->parentOp()->parentRegion();
   return r ? r->parentFunction() : nullptr;
+}
+
+std::string describeOp(const Op &op) {
+  std::string s = std::string("op '") + op.name() + "'";
+  if (const Function *f = enclosingFunction(op)) s += " in @" + f->name();
+  if (op.loc().valid())
+    s += " at " + std::to_string(op.loc().line) + ":" + std::to_string(op.loc().col) + " of source " +
+         std::to_string(op.loc().file);
+  return s;
 }
 
 //===----------------------------------------------------------------------===//
@@ -1004,8 +1010,7 @@ struct Rule {
       error = "explicit";
       return false;
     }
-    assert(false && "op kind without a shape rule");
-    return fail("no shape rule");
+    PTL_UNREACHABLE(std::string("op kind without a shape rule: ") + mnemonic(kind));
   }
 };
 

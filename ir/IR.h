@@ -241,6 +241,8 @@ public:
   int fileIndex(const std::string &path);
 
   Function *addFunction(std::unique_ptr<Function> f);
+  /// The function added under `name` (functions are not renamed or removed
+  /// once added), or null.
   Function *lookup(const std::string &name) const;
   const std::vector<std::unique_ptr<Function>> &functions() const { return functions_; }
   std::vector<std::unique_ptr<Function>> &functions() { return functions_; }
@@ -280,5 +282,8 @@ bool mayHaveSideEffects(const Op &op, const Module *m = nullptr);
 
 /// The function whose body (transitively) holds `op`, or null if detached.
 Function *enclosingFunction(const Op &op);
+/// "op 'grad' in @main at 5:20 of source 0": an op for an internal error
+/// message (runtime/Check.h); the source index is into Module::files.
+std::string describeOp(const Op &op);
 
 } // namespace ptl::ir

@@ -3,6 +3,7 @@
 
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
+#include "runtime/Check.h"
 
 namespace ptl::ir {
 
@@ -16,9 +17,8 @@ std::vector<std::string> PassManager::passNames() const {
 bool PassManager::run(Module &m, std::string &error) {
   std::string verr;
   if (verifyEach_ && !verifyModule(m, verr)) {
-    error = "internal error: IR verification failed before the first pass: " + verr +
-            "\n--- IR ---\n" + toString(m);
-    return false;
+    throw InternalError("internal error: IR verification failed before the first pass: " + verr +
+                        "\n--- IR ---\n" + toString(m));
   }
   for (const auto &p : passes_) {
     std::string perr;
@@ -32,9 +32,8 @@ bool PassManager::run(Module &m, std::string &error) {
       printAfterAll_->flush();
     }
     if (verifyEach_ && !verifyModule(m, verr)) {
-      error = std::string("internal error: IR verification failed after ") + p->name() + ": " +
-              verr + "\n--- IR ---\n" + toString(m);
-      return false;
+      throw InternalError(std::string("internal error: IR verification failed after ") + p->name() + ": " + verr +
+                          "\n--- IR ---\n" + toString(m));
     }
   }
   return true;

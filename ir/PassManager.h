@@ -40,10 +40,11 @@ public:
   /// The pass names in pipeline order.
   std::vector<std::string> passNames() const;
 
-  /// Runs the pipeline. On failure returns false with `error` either the
-  /// failing pass's message ("<pass>: ...") or, when verification fails,
-  /// "internal error: IR verification failed after <pass>: ..." followed by
-  /// the printed module.
+  /// Runs the pipeline. If a pass fails, returns false with `error` the
+  /// failing pass's message ("<pass>: ..."). IR that fails verification
+  /// (before the first pass or after any) is a compiler bug: it throws
+  /// InternalError ("internal error: IR verification failed after <pass>:
+  /// ..." followed by the printed module; runtime/Check.h).
   bool run(Module &m, std::string &error);
 
 private:

@@ -3,7 +3,8 @@
 // A run-time fault (file error, failed check, out-of-range index) raised by
 // the runtime or by executing code. It carries a message and, where known,
 // the source position of the operation that failed; the driver or host turns
-// it into a diagnostic. Never used for compiler bugs (those are asserts).
+// it into a diagnostic. Never used for compiler bugs (those are
+// InternalError, runtime/Check.h).
 //
 //===----------------------------------------------------------------------===//
 #pragma once

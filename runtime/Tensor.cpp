@@ -16,12 +16,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Tensor.h"
+#include "runtime/Check.h"
 
 #include "runtime/Errors.h"
 
 #include <algorithm>
 #include <atomic>
-#include <cassert>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -134,7 +134,7 @@ Tensor Tensor::zeros(DType dtype, Shape shape) {
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
   for (int64_t d : t.shape_)
-    assert(d >= 0 && "negative extent");
+    PTL_CHECK(d >= 0, "negative extent");
   int64_t checked = checkedTensorBytes(dtype, t.shape_);
   int64_t limit = gMaxTensorBytes.load();
   if (checked < 0 || checked > limit)
@@ -195,7 +195,7 @@ Tensor Tensor::clone() const {
 }
 
 Tensor Tensor::reshaped(Shape shape) const {
-  assert(numElements(shape) == numel() && "reshape changes the element count");
+  PTL_CHECK(numElements(shape) == numel(), "reshape changes the element count");
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;

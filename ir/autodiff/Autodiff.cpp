@@ -10,7 +10,7 @@
 #include "ir/autodiff/Reverse.h"
 #include "ir/Slice.h"
 
-#include <cassert>
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <set>
@@ -64,23 +64,40 @@ Op *findInnermostGrad(Module &m) {
   return found;
 }
 
-/// Number of ops in a region, nested regions included.
-size_t opCount(Region &r) {
-  size_t n = 0;
-  walk(r, [&](Op &) { ++n; });
-  return n;
+/// The ops a call of `name` becomes when inlined together with the calls
+/// it inlines in turn: size(f) = ops(f) + sum over f's calls c of
+/// (size(callee(c)) - 1) for those with size(callee(c)) <= limit. Memoised
+/// in `memo` and saturating at limit + 1, so a call tree of any depth (a
+/// function calling the next twice, 25 deep: 2^25 inlined copies) costs one
+/// visit per function: its calls stay calls and are differentiated once.
+size_t inlinedSize(Module &m, const std::string &name, size_t limit, std::map<std::string, size_t> &memo) {
+  auto known = memo.find(name);
+  if (known != memo.end()) return known->second;
+  Function *f = m.lookup(name);
+  size_t n = limit + 1;
+  if (f) {
+    n = 0;
+    walk(f->body(), [&](Op &op) {
+      ++n;
+      if (op.kind() != OpKind::Call) return;
+      size_t k = inlinedSize(m, op.strAttr("callee"), limit, memo);
+      if (k <= limit) n += k - 1;
+    });
+    n = std::min(n, limit + 1);
+  }
+  return memo[name] = n;
 }
 
-/// Inlines, anywhere inside `r`, every call to a function of at most
-/// `limit` ops, until none is left (callees' own calls included).
+/// Inlines, anywhere inside `r`, every call to a function whose inlined
+/// size (inlinedSize) is at most `limit` ops, until none is left (callees'
+/// own calls included).
 void inlineCalls(Module &m, Region &r, size_t limit) {
+  std::map<std::string, size_t> sizes;
   for (;;) {
     Op *call = nullptr;
     walk(r, [&](Op &op) {
-      if (!call && op.kind() == OpKind::Call) {
-        Function *f = m.lookup(op.strAttr("callee"));
-        if (f && opCount(f->body()) <= limit) call = &op;
-      }
+      if (!call && op.kind() == OpKind::Call && inlinedSize(m, op.strAttr("callee"), limit, sizes) <= limit)
+        call = &op;
     });
     if (!call) return;
     Function *f = m.lookup(call->strAttr("callee"));
@@ -101,7 +118,15 @@ void inlineCalls(Module &m, Region &r, size_t limit) {
     }
     size_t at = parent->indexOf(call);
     while (!scratch.ops().empty()) parent->insert(at++, scratch.take(0));
-    for (unsigned i = 0; i < call->numResults(); ++i) replaceAllUses(m, call->result(i), returned[i]);
+    // The call's results are used in its region and the regions nested in it only.
+    std::map<Value *, Value *> results;
+    for (unsigned i = 0; i < call->numResults(); ++i) results[call->result(i)] = returned[i];
+    walk(*parent, [&](Op &op) {
+      for (unsigned k = 0; k < op.numOperands(); ++k) {
+        auto it = results.find(op.operand(k));
+        if (it != results.end()) op.setOperand(k, it->second);
+      }
+    });
     parent->take(parent->indexOf(call));
   }
 }

@@ -7,10 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/autodiff/Reverse.h"
+#include "runtime/Check.h"
 #include "ir/Slice.h"
 #include "ir/autodiff/Rules.h"
 
-#include <cassert>
 #include <functional>
 
 namespace ptl::ir::autodiff {
@@ -74,7 +74,7 @@ void Differentiator::markVaried(const Region &r) {
       break;
     }
     case OpKind::Grad:
-      assert(false && "grad ops are expanded innermost first");
+      PTL_UNREACHABLE("grad ops are expanded innermost first: " + describeOp(op));
       break;
     default: {
       // An explicit stop_grad(e) whose e does not vary cuts nothing: say so.
@@ -172,9 +172,9 @@ Value *Differentiator::zerosLike(Builder &b, const Value *v) { return b.constant
 RegionAdjoints Differentiator::differentiate(Builder &b, const Region &r, const std::vector<Value *> &inputs,
                                             const std::vector<Value *> &seeds,
                                             std::map<Value *, Value *> map) {
-  assert(inputs.size() == r.numArguments());
+  PTL_CHECK(inputs.size() == r.numArguments(), "differentiate: one input per region argument");
   const Op *term = r.terminator();
-  assert(term && seeds.size() == term->numOperands());
+  PTL_CHECK(term && seeds.size() == term->numOperands(), "differentiate: one seed per terminator operand");
 
   // 1. The forward copy (primal values), with tapes on varied loops.
   for (unsigned k = 0; k < r.numArguments(); ++k) map[r.argument(k)] = inputs[k];
@@ -231,7 +231,7 @@ RegionAdjoints Differentiator::differentiate(Builder &b, const Region &r, const 
     case OpKind::If: reverseIf(b, op, map, resultAdjs, operandAdjs); break;
     case OpKind::Map: reverseMap(b, op, map, resultAdjs, operandAdjs); break;
     case OpKind::Call: reverseCall(b, op, map, resultAdjs, operandAdjs); break;
-    case OpKind::Grad: assert(false && "grad ops are expanded innermost first"); break;
+    case OpKind::Grad: PTL_UNREACHABLE("grad ops are expanded innermost first: " + describeOp(op));
     default: {
       std::vector<Value *> operands, results;
       for (Value *v : op.operands()) operands.push_back(lookupIn(map, v));
@@ -285,7 +285,7 @@ void Differentiator::reverseFor(Builder &b, const Op &op, std::map<Value *, Valu
     return;
   }
   Op *fwd = lookupIn(map, op.result(0))->definingOp();
-  assert(fwd && fwd->kind() == OpKind::For && tapes_.count(fwd) && "loop has no tape");
+  PTL_CHECK(fwd && fwd->kind() == OpKind::For && tapes_.count(fwd), "loop has no tape: " + describeOp(op));
   const Tape &tape = tapes_.at(fwd);
 
   // Carried adjoint slots: the varied carried values; then the free values.
@@ -416,7 +416,7 @@ Function *Differentiator::vjpFunction(const std::string &callee) {
   auto found = vjps_.find(callee);
   if (found != vjps_.end()) return found->second;
   Function *f = module_.lookup(callee);
-  assert(f && "call to an unknown function");
+  PTL_CHECK(f, "call to an unknown function '" + callee + "'");
   std::vector<Type> params, results;
   for (const auto &a : f->body().arguments()) {
     params.push_back(a->type());

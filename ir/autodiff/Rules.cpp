@@ -20,8 +20,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/autodiff/Rules.h"
+#include "runtime/Check.h"
 
-#include <cassert>
 
 namespace ptl::ir::autodiff {
 
@@ -535,7 +535,7 @@ RuleFn ruleFor(OpKind k, Treatment &t) {
     t = Treatment::Structural;
     return nullptr;
   }
-  assert(false && "op kind missing from the rule table");
+  PTL_UNREACHABLE("op kind missing from the rule table");
   t = Treatment::Structural;
   return nullptr;
 }
@@ -552,27 +552,27 @@ std::vector<Value *> operandAdjoints(RuleContext &ctx) {
   const Op &op = ctx.op;
   Treatment t;
   RuleFn rule = ruleFor(op.kind(), t);
-  assert(t != Treatment::Structural && op.numRegions() == 0 &&
-         "operandAdjoints: control flow, calls and terminators have no rule");
+  PTL_CHECK(t != Treatment::Structural && op.numRegions() == 0,
+            "operandAdjoints: control flow, calls and terminators have no rule: " + describeOp(op));
   std::vector<Value *> none(ctx.operands.size(), nullptr);
   if (t == Treatment::NoDerivative)
     return none;
   // Every op with a rule has exactly one result; a non-float result carries
   // no derivative (i32 arithmetic, integer convert).
-  assert(ctx.results.size() == 1 && ctx.resultAdjs.size() == 1 && "rule ops have one result");
+  PTL_CHECK(ctx.results.size() == 1 && ctx.resultAdjs.size() == 1, "rule ops have one result: " + describeOp(op));
   Value *g = ctx.resultAdjs[0];
   if (!g || !isFloat(ctx.results[0]->type().dtype))
     return none;
-  assert(g->type() == ctx.results[0]->type() && "result adjoint has the wrong type");
+  PTL_CHECK(g->type() == ctx.results[0]->type(), "result adjoint has the wrong type: " + describeOp(op));
   std::vector<Value *> out = rule(Args{ctx.b, op, ctx.operands, ctx.results[0], g});
-  assert(out.size() == ctx.operands.size() && "rule returned the wrong number of adjoints");
+  PTL_CHECK(out.size() == ctx.operands.size(), "rule returned the wrong number of adjoints: " + describeOp(op));
   for (size_t i = 0; i < out.size(); ++i) {
     if (!isFloat(ctx.operands[i]->type().dtype)) {
       out[i] = nullptr; // indices, masks, integer sources of a convert
       continue;
     }
-    assert((!out[i] || out[i]->type() == ctx.operands[i]->type()) &&
-           "rule produced an adjoint of the wrong type");
+    PTL_CHECK(!out[i] || out[i]->type() == ctx.operands[i]->type(),
+              "rule produced an adjoint of the wrong type: " + describeOp(op));
   }
   return out;
 }
@@ -583,7 +583,7 @@ Value *unbroadcast(Builder &b, Value *adj, const Shape &shape) {
   const Shape &as = adj->type().shape;
   if (as == shape)
     return adj;
-  assert(as.size() >= shape.size() && "unbroadcast to a higher rank");
+  PTL_CHECK(as.size() >= shape.size(), "unbroadcast to a higher rank");
   size_t lead = as.size() - shape.size();
   std::vector<int64_t> axes;
   for (size_t i = 0; i < as.size(); ++i) {
@@ -591,7 +591,7 @@ Value *unbroadcast(Builder &b, Value *adj, const Shape &shape) {
     if (want == 1 && as[i] != 1)
       axes.push_back((int64_t)i);
     else
-      assert((want == as[i]) && "unbroadcast: shapes are not broadcast-compatible");
+      PTL_CHECK(want == as[i], "unbroadcast: shapes are not broadcast-compatible");
   }
   Value *v = adj;
   if (!axes.empty())
@@ -604,7 +604,7 @@ Value *addAdjoints(Builder &b, Value *a, Value *c) {
     return c;
   if (!c)
     return a;
-  assert(a->type() == c->type() && "adding adjoints of different types");
+  PTL_CHECK(a->type() == c->type(), "adding adjoints of different types");
   return b.make(OpKind::Add, {a, c});
 }
 

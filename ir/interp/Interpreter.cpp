@@ -6,11 +6,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/interp/Interpreter.h"
+#include "runtime/Check.h"
 
 #include "ir/interp/Kernels.h"
 #include "runtime/Errors.h"
 
-#include <cassert>
 #include <csignal>
 #include <mutex>
 #include <new>
@@ -34,8 +34,7 @@ struct Frame {
       auto it = f->values.find(v);
       if (it != f->values.end()) return it->second;
     }
-    assert(false && "value used before its definition (unverified IR?)");
-    throw RuntimeFault("internal error: value used before its definition");
+    PTL_UNREACHABLE("value used before its definition (unverified IR?)");
   }
 };
 } // namespace detail
@@ -114,7 +113,7 @@ TrainRun &Interpreter::beginTrain(int64_t total) {
 }
 
 void Interpreter::endTrain() {
-  assert(!trains_.empty() && "endTrain without beginTrain");
+  PTL_CHECK(!trains_.empty(), "endTrain without beginTrain");
   if (trains_.empty()) return;
   TrainRun &run = *trains_.back();
   if (run.lineOpen) {
@@ -216,7 +215,7 @@ std::vector<Tensor> Interpreter::callFunction(const std::string &name, const std
 std::vector<Tensor> Interpreter::runRegion(const Region &region, const std::vector<Tensor> &args) {
   Frame frame;
   frame.parent = current_;
-  assert(args.size() == region.numArguments() && "region argument count mismatch");
+  PTL_CHECK(args.size() == region.numArguments(), "region argument count mismatch");
   for (unsigned i = 0; i < region.numArguments() && i < args.size(); ++i)
     frame.values[region.argument(i)] = args[i];
   FrameScope scope(current_, &frame);
@@ -230,7 +229,7 @@ std::vector<Tensor> Interpreter::runRegion(const Region &region, const std::vect
     }
     execute(*op, frame);
   }
-  assert(false && "region without terminator");
+  PTL_UNREACHABLE("region without terminator");
   return {};
 }
 
@@ -257,7 +256,7 @@ void Interpreter::execute(const Op &op, Frame &frame) {
     if (op.loc().valid()) f.loc = runtimeLoc(op.loc());
     throw f;
   }
-  assert(out.size() == op.numResults() && "kernel returned the wrong number of results");
+  PTL_CHECK(out.size() == op.numResults(), "kernel returned the wrong number of results for " + describeOp(op));
   for (unsigned i = 0; i < op.numResults() && i < out.size(); ++i)
     frame.values[op.result(i)] = std::move(out[i]);
 }

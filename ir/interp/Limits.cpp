@@ -1,7 +1,10 @@
 //===- ir/interp/Limits.cpp - Static resource limits of a program ------------===//
 #include "ir/interp/Limits.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -44,34 +47,120 @@ struct Checker {
                    " per tensor (a host can change the limit: ptlc --max-tensor-bytes)");
   }
 
-  /// `outer`: the product of the trip counts of the loops around `r` (-1 when it overflowed).
-  void walk(const Region &r, int64_t outer) {
+  // ---- Trip counts through calls ------------------------------------------------
+  // work(R) = the loop iterations and calls one execution of region R runs,
+  // those of the functions it calls included:
+  //   for/map of T trips: T * (1 + work(body));  call of g: 1 + work(g's body);
+  //   if: the larger branch;  other ops: the sum of their regions.
+  // Saturating at kMany. Memoised per function (PTL has no recursion), so a
+  // call tree 2^39 calls big costs one visit per function.
+  static constexpr int64_t kMany = INT64_MAX;
+  const Module &m;
+  std::map<std::string, int64_t> workOf;
+
+  static int64_t add(int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? kMany : r;
+  }
+  static int64_t mul(int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? kMany : r;
+  }
+  static int64_t tripsOf(const Op &op) { return std::max<int64_t>(0, op.intAttr("hi") - op.intAttr("lo")); }
+
+  int64_t functionWork(const std::string &name) {
+    auto known = workOf.find(name);
+    if (known != workOf.end()) return known->second;
+    workOf[name] = 0; // a (rejected) cycle counts once
+    const Function *f = m.lookup(name);
+    return workOf[name] = f ? regionWork(f->body()) : 0;
+  }
+  int64_t ownWork(const Op &op) {
+    switch (op.kind()) {
+    case OpKind::For:
+    case OpKind::Map: return mul(tripsOf(op), add(1, regionWork(*op.region(0))));
+    case OpKind::Call: return add(1, functionWork(op.strAttr("callee")));
+    case OpKind::If: {
+      int64_t w = 0;
+      for (unsigned i = 0; i < op.numRegions(); ++i) w = std::max(w, regionWork(*op.region(i)));
+      return w;
+    }
+    default: {
+      int64_t w = 0;
+      for (unsigned i = 0; i < op.numRegions(); ++i) w = add(w, regionWork(*op.region(i)));
+      return w;
+    }
+    }
+  }
+  int64_t regionWork(const Region &r) {
+    int64_t w = 0;
+    for (const auto &op : r.ops()) w = add(w, ownWork(*op));
+    return w;
+  }
+  static std::string count(int64_t n) { return n == kMany ? std::string("too many") : std::to_string(n); }
+  std::string limitText() const {
+    return ", more than the limit of " + std::to_string(lim.maxLoopTrips) +
+           " (a host can change the limit: ptlc --max-loop-trips)";
+  }
+
+  /// Reports the innermost ops of `r` whose loop iterations and calls, times
+  /// `outer` (the trips of the loops around them in this function), are over
+  /// the limit; a call is reported only if its callee is not over on its own
+  /// (the callee is then reported in its own body). True if any was reported.
+  bool walk(const Region &r, int64_t outer) {
+    bool reported = false;
     for (const auto &op : r.ops()) {
       for (unsigned i = 0; i < op->numResults(); ++i) checkType(*op, op->result(i)->type());
-      int64_t inner = outer;
-      if (op->kind() == OpKind::For || op->kind() == OpKind::Map) {
-        int64_t trips = op->intAttr("hi") - op->intAttr("lo");
-        if (trips < 0) trips = 0;
-        if (inner >= 0 && __builtin_mul_overflow(inner, trips, &inner)) inner = -1;
-        if (lim.maxLoopTrips > 0 && (inner < 0 || inner > lim.maxLoopTrips)) {
-          std::string what = op->kind() == OpKind::For ? "loop" : "map";
-          std::string msg = what + " runs " + std::to_string(trips) + " iterations";
-          if (outer != 1) msg += inner < 0 ? " (too many with the loops around it)"
-                                           : " (" + std::to_string(inner) + " with the loops around it)";
-          report(*op, msg + ", more than the limit of " + std::to_string(lim.maxLoopTrips) +
-                          " (a host can change the limit: ptlc --max-loop-trips)");
-          inner = 0; // one report per nest
+      bool loop = op->kind() == OpKind::For || op->kind() == OpKind::Map;
+      int64_t inner = loop ? mul(outer, tripsOf(*op)) : outer;
+      bool below = false;
+      for (unsigned i = 0; i < op->numRegions(); ++i) below = walk(*op->region(i), inner) || below;
+      reported = reported || below;
+      if (lim.maxLoopTrips <= 0 || below) continue;
+      int64_t total = mul(outer, ownWork(*op));
+      if (total <= lim.maxLoopTrips) continue;
+      if (loop) {
+        int64_t trips = tripsOf(*op);
+        std::string msg = std::string(op->kind() == OpKind::For ? "loop" : "map") + " runs " +
+                          std::to_string(trips) + " iterations";
+        bool calls = ownWork(*op) != trips;
+        if (total != trips)
+          msg += " (" + count(total) + (calls ? " loop iterations and calls with the loops around it and the calls "
+                                                "in it)"
+                                              : " with the loops around it)");
+        report(*op, msg + limitText());
+        reported = true;
+      } else if (op->kind() == OpKind::Call) {
+        if (functionWork(op->strAttr("callee")) > lim.maxLoopTrips) {
+          reported = true; // the callee is reported in its own body
+          continue;
         }
+        report(*op, "this call of '" + op->strAttr("callee") + "' runs " + count(total) +
+                        " loop iterations and calls in all (with the loops around it)" + limitText());
+        reported = true;
       }
-      for (unsigned i = 0; i < op->numRegions(); ++i) walk(*op->region(i), inner);
+    }
+    return reported;
+  }
+
+  /// Checks one function: its ops, then its work as a whole (a sum of
+  /// parts each under the limit, such as two calls of a big callee). In a
+  /// call tree only the smallest function over the limit is reported.
+  void checkFunction(const Function &f) {
+    if (walk(f.body(), 1) || lim.maxLoopTrips <= 0) return;
+    int64_t w = functionWork(f.name());
+    if (w > lim.maxLoopTrips) {
+      Loc l = f.loc();
+      if (!l.valid() || seen.insert({l.file, l.line, l.col}).second)
+        out.push_back({l, "'" + f.name() + "' runs " + count(w) + " loop iterations and calls in all" + limitText()});
     }
   }
 };
 } // namespace
 
 std::vector<LimitViolation> checkResourceLimits(const Module &m, const ResourceLimits &lim) {
-  Checker c{lim, {}, {}};
-  for (const auto &f : m.functions()) c.walk(f->body(), 1);
+  Checker c{lim, {}, {}, m, {}};
+  for (const auto &f : m.functions()) c.checkFunction(*f);
   return std::move(c.out);
 }
 

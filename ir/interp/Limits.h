@@ -5,9 +5,10 @@
 // broadcast or outer product of two long vectors, a `map` stacking too many
 // rows) or run for an absurd number of iterations can be rejected before it
 // runs. checkResourceLimits walks a module and reports each op whose result
-// is larger than the tensor budget, and each loop whose trip count (times
-// those of the loops around it in the same function) is over the loop
-// budget, with the op's source location. The driver turns these into
+// is larger than the tensor budget, and the innermost loop, call or
+// function whose iterations and calls, counted through the functions it
+// calls (times the trips of the loops around it), are over the loop
+// budget, with the source location. The driver turns these into
 // compile-time diagnostics; the runtime still refuses an oversized
 // allocation (Tensor::setMaxTensorBytes) for hosts that skip this check.
 //
@@ -26,9 +27,11 @@ namespace ptl::ir {
 struct ResourceLimits {
   /// The most bytes one tensor may hold (default 4 GiB).
   int64_t maxTensorBytes = int64_t(4) << 30;
-  /// The most iterations of one loop nest: the product of the trip counts of
-  /// a `for` or `map` and of the loops around it in the same function
-  /// (default 10^10).
+  /// The most loop iterations and calls one op, or one call of a function,
+  /// may run, counted through calls: a loop of T trips runs T times (1 +
+  /// what its body runs), a call 1 + what the callee's body runs, each times
+  /// the trips of the loops around it (default 10^10). A loop nest, a loop
+  /// around a call of a looping function and a deep tree of calls all count.
   int64_t maxLoopTrips = 10'000'000'000;
 };
 

@@ -5,6 +5,7 @@
 #
 # Pipes a session into `PTLC` (no prompts, plain lines) and requires stdout
 # to be exactly the expected text, the diagnostic on stderr, and status 0.
+# A user function named `main` does not clash with the entry's generated `main`.
 #
 #===----------------------------------------------------------------------===#
 set -u
@@ -30,6 +31,8 @@ train m minimizing mean((m.apply(v) - 2.0 * v) ^ 2) with sgd(lr = 0.05) for 200 
 m
 :type m.apply(v)
 :gradcheck mean((m.apply(v) - 2.0 * v) ^ 2), m
+fn main(x: f32) -> f32 = x * 2.0
+main(2.0)
 :quit
 print("not reached")
 PTL
@@ -40,6 +43,7 @@ f32[2] = [2. 3.]
 Lin =
 w = 2.0
 f32[2]
+f32 = 4.0
 OUT
 "$ptlc" < input.txt > stdout.txt 2> stderr.txt
 status=$?

@@ -246,6 +246,34 @@ print(grad(grad(loss(w), w)[1], w))
   for (size_t i = 0; i < x.size(); ++i) CHECK(x[i] == Approx(y[i]).epsilon(1e-12));
 }
 
+TEST_CASE("grad through a deep call tree inlines by inlined size, not by body size", "[autodiff][limits]") {
+  // f_k calls f_(k-1) twice (on x and -x, so CSE keeps both calls): 5 ops
+  // each, but 2^k ops once inlined. Inlining
+  // by body size copied 2^25 bodies (`ptlc check` never finished); by
+  // inlined size (a call left a call counts 1), a callee over the inline
+  // limit stays a call and is differentiated once, as grad_f<k>.
+  auto tree = [](int depth) {
+    std::string src = "fn f0(x: f64) -> f64 = x * x\n";
+    for (int k = 1; k <= depth; ++k)
+      src += "fn f" + std::to_string(k) + "(x: f64) -> f64 = f" + std::to_string(k - 1) + "(x) + f" +
+             std::to_string(k - 1) + "(-x)\n";
+    return src + "let w = f64(1.5)\nprint(grad(f" + std::to_string(depth) + "(w), w))\n";
+  };
+  auto m = compileGrad(tree(25));
+  REQUIRE(m);
+  size_t ops = 0, vjps = 0;
+  for (const auto &f : m->functions()) {
+    ir::walkOps(f->body(), [&](ir::Op &) { ++ops; });
+    if (f->name().rfind("grad_f", 0) == 0) ++vjps;
+  }
+  CHECK(ops < 20000);
+  CHECK(vjps >= 1);
+  // f_k(x) = 2^k x^2, d/dx = 2^(k+1) x, through the grad_<fn> calls and the inlined leaves.
+  std::vector<double> g = numbers(runMain(*compileGrad(tree(12))));
+  REQUIRE(g.size() == 1);
+  CHECK(g[0] == 8192 * 1.5);
+}
+
 TEST_CASE("@checkpoint gives bit-identical gradients with O(T/k + k) saved states", "[autodiff][checkpoint]") {
   auto program = [](const std::string &attr) {
     return R"(

@@ -13,6 +13,7 @@
 #include "ir/Printer.h"
 #include "ir/passes/Passes.h"
 #include "ir/interp/Interpreter.h"
+#include "runtime/Check.h"
 #include "runtime/Errors.h"
 #include "runtime/Sandbox.h"
 
@@ -225,7 +226,14 @@ bool Session::handle(const std::string &entry) {
   if (onlyComments(t)) return true;
   pendingInterrupt_ = false;
   busy_ = true;
-  bool ok = t[0] == ':' ? command(t) : runSource(entry, "<repl>", false);
+  bool ok = false;
+  try {
+    ok = t[0] == ':' ? command(t) : runSource(entry, "<repl>", false);
+  } catch (const InternalError &e) {
+    // A bug in PTL (runtime/Check.h): the entry fails, the session keeps
+    // the state it had before it.
+    reportError(e.what());
+  }
   busy_ = false;
   return ok;
 }
@@ -254,7 +262,7 @@ std::unique_ptr<Session::EntryRun> Session::compileEntry(const std::string &text
   if (!e->module) return nullptr;
   std::string error;
   if (passes && !e->comp->runDefaultPipeline(*e->module, error)) {
-    reportError("internal error: " + error);
+    reportError(error);
     return nullptr;
   }
   return e;
@@ -518,10 +526,7 @@ std::optional<GradCheckResult> Session::gradCheck(const std::string &expr, const
     if (!x.decl.string) args.insert(args.end(), x.values.begin(), x.values.end());
   }
   size_t n = b->values.size();
-  if (gres.size() < n + 1) {
-    reportError("internal error: value_and_grad returned " + std::to_string(gres.size()) + " values");
-    return std::nullopt;
-  }
+  PTL_CHECK(gres.size() >= n + 1, "value_and_grad returned " + std::to_string(gres.size()) + " values");
   std::vector<Tensor> grads(gres.end() - (std::ptrdiff_t)n, gres.end());
   auto evalAt = [&](const std::vector<Tensor> &a, double &out) {
     std::vector<Tensor> r;

@@ -48,6 +48,7 @@
 #include "tools/ptlc/Build.h"
 #include "tools/ptlc/Plot.h"
 #include "tools/ptlc/Repl.h"
+#include "runtime/Check.h"
 #include "runtime/Errors.h"
 #include "runtime/Gemm.h"
 #include "runtime/Parallel.h"
@@ -77,6 +78,9 @@ namespace {
 /// What the driver is doing, for the message when memory runs out:
 /// "compiling" until a script starts to run, then "running".
 const char *gPhase = "compiling";
+
+/// The exit status of an internal error (a bug in PTL); user errors exit 1.
+constexpr int kInternalErrorStatus = 2;
 
 /// Options shared by the subcommands.
 struct DriverOptions {
@@ -134,7 +138,7 @@ bool runPasses(ir::Module &m, const std::vector<std::string> &names, bool printA
   for (const std::string &n : names) pm.add(ir::createPassByName(n, &gradWarnings));
   std::string error;
   if (!pm.run(m, error)) {
-    std::cerr << "ptlc: internal error: " << error << "\n";
+    std::cerr << "ptlc: error: " << error << "\n";
     return false;
   }
   return true;
@@ -516,6 +520,12 @@ int main(int argc, char **argv) {
   DriverOptions o;
   try {
     return driverMain(argc, argv, o);
+  } catch (const InternalError &e) {
+    // A broken internal invariant (runtime/Check.h) is a bug in PTL, never the
+    // script's fault: `ptlc: internal error: ...` and exit status 2.
+    std::cout.flush();
+    std::cerr << "ptlc: " << e.what() << "\n";
+    return kInternalErrorStatus;
   } catch (const std::bad_alloc &) {
     // Memory ran out outside the places that report it at a source line
     // (tensor allocations, the JIT's frames): in the compiler itself, e.g.
