@@ -1898,7 +1898,7 @@ void Lowering::lowerArgMax(const ir::Op &op) {
 
 // softmax / log_softmax along axis: m = max (maxNan from -inf), s = sum of
 // exp(x - m) from 0, j ascending; softmax y = exp(x - m) / s, log_softmax
-// y = x - (m + log s) (softmaxLike)
+// y = (x - m) - log s (softmaxLike)
 void Lowering::lowerSoftmax(const ir::Op &op) {
   const ir::Type &t = op.result()->type();
   DType dt = t.dtype;
@@ -1923,8 +1923,8 @@ void Lowering::lowerSoftmax(const ir::Op &op) {
       });
       LV s = b_.CreateLoad(et, acc);
       if (isLog) {
-        LV lse = b_.CreateFAdd(m, logOf(dt, s));
-        loop(0, n, [&](LV j) { store(dt, b_.CreateFSub(load(dt, x, at(j)), lse), out, at(j)); });
+        LV ls = logOf(dt, s);
+        loop(0, n, [&](LV j) { store(dt, b_.CreateFSub(b_.CreateFSub(load(dt, x, at(j)), m), ls), out, at(j)); });
       } else {
         loop(0, n, [&](LV j) {
           LV e = expOf(dt, b_.CreateFSub(load(dt, x, at(j)), m));

@@ -1,5 +1,6 @@
 //===- frontend/Compiler.cpp - One compilation: files, imports, IR ----------===//
 #include "frontend/Compiler.h"
+#include "frontend/ModuleCache.h"
 #include "frontend/Parser.h"
 #include "ir/autodiff/Autodiff.h"
 #include "ir/passes/Passes.h"
@@ -53,6 +54,13 @@ static std::string importDenial(const std::string &file) {
   return withStdlib.denial(file, PathAccess::Read);
 }
 
+/// Whether `file` lies inside directory `dir` (both as canonical paths).
+static bool isUnder(const std::string &file, const std::string &dir) {
+  std::string f = canonicalOrAsGiven(file), d = canonicalOrAsGiven(dir);
+  while (!d.empty() && d.back() == '/') d.pop_back();
+  return !d.empty() && f.size() > d.size() && f.compare(0, d.size(), d) == 0 && f[d.size()] == '/';
+}
+
 Compilation::Compilation(FILE *diagOut) : diags_(sm_, diagOut) {}
 
 bool Compilation::loadFile(const std::string &path) {
@@ -97,7 +105,9 @@ bool Compilation::loadImport(const std::string &file, SourceLoc loc) {
     diags_.error(loc) << error;
     return false;
   }
-  auto prog = parseProgram(sm_, id, diags_);
+  // The standard library's modules are parsed once per process.
+  std::shared_ptr<const ast::Program> prog =
+      isUnder(file, stdlibDir()) ? parseShared(sm_, id, diags_) : parseProgram(sm_, id, diags_);
   if (!prog) return false;
   programs_.push_back(std::move(prog));
   return loadImports(*programs_.back(), fs::path(file).parent_path().string(), false);

@@ -1,7 +1,8 @@
 //===- frontend/Compiler.h - One compilation: files, imports, IR ------------===//
 //
 // Loads a script and everything it imports (the standard library's
-// `std/optim` is imported implicitly), parses each file once, and elaborates
+// `std/optim` is imported implicitly), parses each file once (a standard-
+// library file once per process: frontend/ModuleCache.h), and elaborates
 // them into an IR module. Owns the sources and the diagnostics engine.
 //
 //===----------------------------------------------------------------------===//
@@ -62,7 +63,8 @@ private:
 
   SourceManager sm_;
   DiagnosticEngine diags_;
-  std::vector<std::unique_ptr<ast::Program>> programs_;
+  /// Immutable once parsed; standard-library ones are shared (ModuleCache.h).
+  std::vector<std::shared_ptr<const ast::Program>> programs_;
   std::vector<std::string> loadedPaths_;
 };
 

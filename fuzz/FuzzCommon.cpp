@@ -11,6 +11,7 @@
 #include "runtime/Tensor.h"
 
 #include <chrono>
+#include <ctime>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -115,6 +116,27 @@ private:
 };
 
 NativeStats statsSoFar;
+PhaseTimes timesSoFar;
+
+/// The process's CPU time in seconds (all threads).
+double cpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/// Adds the CPU time from its construction to its destruction to `total`.
+class PhaseTimer {
+public:
+  explicit PhaseTimer(double &total) : total_(total), start_(cpuSeconds()) {}
+  ~PhaseTimer() { total_ += cpuSeconds() - start_; }
+  PhaseTimer(const PhaseTimer &) = delete;
+  PhaseTimer &operator=(const PhaseTimer &) = delete;
+
+private:
+  double &total_;
+  double start_;
+};
 
 /// Whether the JIT works in this process at all (probed once with an empty
 /// module; if not, the differential check is skipped, with a note).
@@ -140,7 +162,11 @@ void compareWithNative(const ir::Module &m, const std::string &source, const Run
   eo.host.out = &native.out;
   eo.host.err = &native.err;
   std::string error;
-  std::unique_ptr<backend::Engine> engine = backend::Engine::create(m, eo, error);
+  std::unique_ptr<backend::Engine> engine;
+  {
+    PhaseTimer t(timesSoFar.nativeCompile);
+    engine = backend::Engine::create(m, eo, error);
+  }
   if (!engine) bug("the native backend cannot compile the program: " + error + "\n---- program ----\n" + source);
   if (!engine->isCompiled("main")) {
     ++statsSoFar.notCompiled;
@@ -154,6 +180,7 @@ void compareWithNative(const ir::Module &m, const std::string &source, const Run
       bug(std::string("the native run of main did not finish within ") + limit +
           " s (the interpreter's did)\n---- program ----\n" + source + "---- interpreter ----\n" + describe(interp));
     });
+    PhaseTimer t(timesSoFar.nativeRun);
     runTraced(native, [&] { engine->call("main", {}); });
   }
   std::string differs = difference(interp, native);
@@ -175,20 +202,31 @@ void initOnce() {
 
 Outcome compileAndMaybeRun(const std::string &source, const FuzzOptions &opts) {
   initOnce();
+  ++timesSoFar.inputs;
   Compilation c(opts.verbose ? stderr : devNull());
-  if (!c.loadSource("fuzz.ptl", source)) return Outcome::Rejected;
-  ElaborateOptions eo;
-  std::unique_ptr<ir::Module> m = c.elaborate(eo);
-  if (!m) return Outcome::Rejected;
+  {
+    PhaseTimer t(timesSoFar.parse);
+    if (!c.loadSource("fuzz.ptl", source)) return Outcome::Rejected;
+  }
+  std::unique_ptr<ir::Module> m;
   std::string error;
-  if (!ir::verifyModule(*m, error)) bug("the elaborated IR does not verify: " + error);
   ir::ResourceLimits lim;
   lim.maxTensorBytes = opts.maxTensorBytes;
   lim.maxLoopTrips = opts.maxLoopTrips;
-  if (!ir::checkResourceLimits(*m, lim).empty()) return Outcome::Rejected;
-  if (!c.runDefaultPipeline(*m, error)) bug("the pass pipeline failed: " + error);
-  if (!ir::verifyModule(*m, error)) bug("the IR after the passes does not verify: " + error);
-  if (!ir::checkResourceLimits(*m, lim).empty()) return Outcome::Rejected;
+  {
+    PhaseTimer t(timesSoFar.elaborate);
+    ElaborateOptions eo;
+    m = c.elaborate(eo);
+    if (!m) return Outcome::Rejected;
+    if (!ir::verifyModule(*m, error)) bug("the elaborated IR does not verify: " + error);
+    if (!ir::checkResourceLimits(*m, lim).empty()) return Outcome::Rejected;
+  }
+  {
+    PhaseTimer t(timesSoFar.passes);
+    if (!c.runDefaultPipeline(*m, error)) bug("the pass pipeline failed: " + error);
+    if (!ir::verifyModule(*m, error)) bug("the IR after the passes does not verify: " + error);
+    if (!ir::checkResourceLimits(*m, lim).empty()) return Outcome::Rejected;
+  }
   if (!opts.run || !m->lookup("main")) return Outcome::Compiled;
 
   RunTrace interp;
@@ -198,6 +236,7 @@ Outcome compileAndMaybeRun(const std::string &source, const FuzzOptions &opts) {
   io.timeBudgetSeconds = opts.timeBudgetSeconds;
   io.memoryBudgetBytes = opts.memoryBudgetBytes;
   {
+    PhaseTimer t(timesSoFar.interpret);
     ir::Interpreter interpreter(*m, io);
     runTraced(interp, [&] { interpreter.call("main", {}); });
   }
@@ -216,5 +255,19 @@ Outcome compileAndMaybeRun(const std::string &source, const FuzzOptions &opts) {
 }
 
 const NativeStats &nativeStats() { return statsSoFar; }
+
+const PhaseTimes &phaseTimes() { return timesSoFar; }
+
+std::string describePhaseTimes() {
+  const PhaseTimes &t = timesSoFar;
+  double n = t.inputs ? (double)t.inputs : 1.0;
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "ptl-fuzz: CPU ms per input (%ld inputs): parse %.1f, elaborate %.1f, passes %.1f, interpret %.1f, "
+                "native compile %.1f, native run %.1f",
+                t.inputs, 1e3 * t.parse / n, 1e3 * t.elaborate / n, 1e3 * t.passes / n, 1e3 * t.interpret / n,
+                1e3 * t.nativeCompile / n, 1e3 * t.nativeRun / n);
+  return line;
+}
 
 } // namespace ptl::fuzz

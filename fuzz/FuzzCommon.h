@@ -63,6 +63,24 @@ struct NativeStats {
 /// The process's counts of the differential check.
 const NativeStats &nativeStats();
 
+/// CPU seconds this process spent so far in each phase of
+/// compileAndMaybeRun (PTL_FUZZ_STATS), to find what an input costs.
+struct PhaseTimes {
+  double parse = 0;         ///< the input and its imports (std/optim)
+  double elaborate = 0;     ///< checker and IR, the verifier, resource limits
+  double passes = 0;        ///< the default pipeline and the verifier
+  double interpret = 0;     ///< `main` in the interpreter
+  double nativeCompile = 0; ///< backend::Engine::create (LLVM)
+  double nativeRun = 0;     ///< `main` as native code
+  long inputs = 0;          ///< calls of compileAndMaybeRun
+};
+
+/// The process's phase times so far.
+const PhaseTimes &phaseTimes();
+
+/// The phase times as one line, per input ("ptl-fuzz: ms per input: ...").
+std::string describePhaseTimes();
+
 /// Compiles (and maybe runs) `source`; aborts on a bug.
 Outcome compileAndMaybeRun(const std::string &source, const FuzzOptions &opts);
 

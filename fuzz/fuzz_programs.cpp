@@ -42,6 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                    "ptl-fuzz: %ld programs: %ld rejected, %ld compiled, %ld ran, %ld faulted; native: %ld compared, "
                    "%ld not compiled, %ld over a budget\n",
                    total, counts[0], counts[1], counts[2], counts[3], n.compared, n.notCompiled, n.notComparable);
+      std::fprintf(stderr, "%s\n", ptl::fuzz::describePhaseTimes().c_str());
     }
   }
   return 0;

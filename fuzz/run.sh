@@ -5,8 +5,11 @@
 #
 # Runs each chosen harness for N seconds (default 60) with J workers
 # (default 1), from a corpus kept in DIR/fuzz-corpus/<harness> (seeded from
-# examples/, tests/, stdlib/ and fuzz/regressions/ on every run), writing
-# any crashing input to DIR/fuzz-artifacts/. DIR (default build-fuzz beside
+# examples/, tests/, stdlib/, fuzz/regressions/ and the repository's corpus
+# fuzz/corpus/<harness> on every run), writing any crashing input to
+# DIR/fuzz-artifacts/. Afterwards the inputs that add coverage are merged
+# (libFuzzer -merge=1: only those that add features, so the folder stays
+# small) into fuzz/corpus/<harness>, to be committed. DIR (default build-fuzz beside
 # the source tree) must have been configured with clang, PTL_SANITIZE=ON and
 # PTL_FUZZ=ON (see fuzz/README.md); the harnesses are built if needed.
 # Prints libFuzzer's final statistics (executions, exec/s) per harness, and
@@ -46,17 +49,21 @@ status=0
 mkdir -p "$build/fuzz-artifacts"
 for h in $harnesses; do
   corpus=$build/fuzz-corpus/$h
-  mkdir -p "$corpus"
+  kept=$src/fuzz/corpus/$h
+  mkdir -p "$corpus" "$kept"
+  cp -n "$kept"/* "$corpus"/ 2>/dev/null
   extra=()
   if [ "$h" = frontend ]; then
     # Seeds: every script of the tree (cp -n keeps the corpus's own files).
     find "$src/examples" "$src/tests" "$src/stdlib" "$src/fuzz/regressions/frontend" -name '*.ptl' -type f \
       -exec sh -c 'for f; do cp -n "$f" "$0/seed-$(echo "$f" | md5sum | cut -c1-16)"; done' "$corpus" {} +
-    extra=(-dict="$here/ptl.dict" -max_len=8192)
+    maxlen=8192
+    extra=(-dict="$here/ptl.dict" -max_len=$maxlen)
   else
     cp -n "$src"/fuzz/regressions/programs/* "$corpus"/ 2>/dev/null
     [ -n "$(ls -A "$corpus")" ] || head -c 256 /dev/urandom > "$corpus/seed-random"
-    extra=(-max_len=1024)
+    maxlen=1024
+    extra=(-max_len=$maxlen)
   fi
   log=$build/fuzz-artifacts/$h.log
   echo "== $h: ${seconds}s, $jobs worker(s), corpus $corpus" >&2
@@ -71,6 +78,17 @@ for h in $harnesses; do
     echo "== $h FAILED (exit $rc); see $log and $build/fuzz-artifacts/" >&2
     grep -E "ERROR|BUG|SUMMARY|Test unit written" "$log" | head -20 >&2
     status=1
+  else
+    # Keep what is new in the repository's corpus (minimised by coverage):
+    # the inputs libFuzzer found (not the seed-* copies of the tree's scripts).
+    before=$(ls "$kept" | wc -l)
+    found=$(mktemp -d "${TMPDIR:-/tmp}/ptl-fuzz-found.XXXXXX")
+    find "$corpus" -maxdepth 1 -type f ! -name 'seed-*' -exec cp {} "$found"/ \;
+    "$build/fuzz/ptl_fuzz_$h" -merge=1 -max_len=$maxlen -timeout=20 -rss_limit_mb=3000 "$kept" "$found" \
+        > "$log.merge" 2>&1 ||
+      echo "== $h: merging into $kept failed; see $log.merge" >&2
+    rm -rf "$found"
+    echo "== $h: fuzz/corpus/$h has $(ls "$kept" | wc -l) inputs ($before before)" >&2
   fi
 done
 exit $status

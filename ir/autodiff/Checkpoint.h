@@ -7,7 +7,10 @@
 // state per segment) and, going backwards, recomputes each segment's inner
 // loop, whose own tape holds k states: O(n / k + k) saved states instead of
 // O(n), for one extra forward pass. Results are bit-identical to the plain
-// loop: every iteration runs the same ops in the same order.
+// loop: every iteration runs the same ops in the same order, and the reverse
+// sweep passes the running adjoints of the values read from outside into
+// each segment (Differentiator::reverseFor), so they are summed in the plain
+// loop's order too.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -171,7 +171,8 @@ Value *Differentiator::zerosLike(Builder &b, const Value *v) { return b.constant
 
 RegionAdjoints Differentiator::differentiate(Builder &b, const Region &r, const std::vector<Value *> &inputs,
                                             const std::vector<Value *> &seeds,
-                                            std::map<Value *, Value *> map) {
+                                            std::map<Value *, Value *> map,
+                                            const std::map<Value *, Value *> &running) {
   PTL_CHECK(inputs.size() == r.numArguments(), "differentiate: one input per region argument");
   const Op *term = r.terminator();
   PTL_CHECK(term && seeds.size() == term->numOperands(), "differentiate: one seed per terminator operand");
@@ -203,8 +204,9 @@ RegionAdjoints Differentiator::differentiate(Builder &b, const Region &r, const 
   RegionAdjoints out;
   for (Value *v : term->operands()) out.yields.push_back(lookupIn(map, v));
 
-  // 2. The reverse sweep.
-  std::map<const Value *, Value *> adj;
+  // 2. The reverse sweep. Every contribution is added onto the adjoint its
+  // value has so far, in the order the sweep meets it (a left fold).
+  Adjoints adj(running.begin(), running.end());
   auto accumulate = [&](Value *orig, Value *a) {
     if (!a || !varied_.count(orig)) return;
     Value *&slot = adj[orig];
@@ -227,7 +229,7 @@ RegionAdjoints Differentiator::differentiate(Builder &b, const Region &r, const 
     b.setLoc(op.loc());
     OperandAdjoints operandAdjs; // (original operand, adjoint)
     switch (op.kind()) {
-    case OpKind::For: reverseFor(b, op, map, resultAdjs, operandAdjs); break;
+    case OpKind::For: reverseFor(b, op, map, resultAdjs, adj, operandAdjs); break;
     case OpKind::If: reverseIf(b, op, map, resultAdjs, operandAdjs); break;
     case OpKind::Map: reverseMap(b, op, map, resultAdjs, operandAdjs); break;
     case OpKind::Call: reverseCall(b, op, map, resultAdjs, operandAdjs); break;
@@ -274,8 +276,15 @@ std::vector<Value *> Differentiator::variedFree(const Op &op) {
 // for: reverse loop j = 0..n-1 over iterations i = hi-1-j, restoring the
 // carried values c_i from the tape, recomputing the body and sweeping it:
 //   c_adj <- dbody/dc^T c_adj,  free_adj += dbody/dfree^T c_adj
+// free_adj starts from the adjoint the free value already has in the
+// enclosing sweep (`adj`) and replaces it, and each iteration's sweep adds
+// its contributions onto it one by one: a free value's adjoint is the same
+// left fold over all contributions, in reverse execution order, however the
+// loops are nested. So a strip-mined @checkpoint loop (Checkpoint.h), whose
+// segments pass the running sum on, adds in the plain loop's order.
 void Differentiator::reverseFor(Builder &b, const Op &op, std::map<Value *, Value *> &map,
-                                const std::vector<Value *> &resultAdjs, OperandAdjoints &operandAdjs) {
+                                const std::vector<Value *> &resultAdjs, Adjoints &adj,
+                                OperandAdjoints &operandAdjs) {
   const Region &body = *op.region(0);
   unsigned nc = op.numOperands();
   unsigned ns = (unsigned)op.intAttr("stacked", 0);
@@ -295,7 +304,10 @@ void Differentiator::reverseFor(Builder &b, const Op &op, std::map<Value *, Valu
   std::vector<Value *> free = variedFree(op);
   std::vector<Value *> inits;
   for (unsigned k : slots) inits.push_back(resultAdjs[k] ? resultAdjs[k] : zerosLike(b, op.result(k)));
-  for (Value *f : free) inits.push_back(zerosLike(b, f));
+  for (Value *f : free) {
+    auto a = adj.find(f);
+    inits.push_back(a != adj.end() ? a->second : zerosLike(b, f));
+  }
   std::vector<Type> types;
   for (Value *v : inits) types.push_back(v->type());
   Op *rev = b.create(OpKind::For, inits, types, {{"lo", (int64_t)0}, {"hi", n}});
@@ -327,19 +339,23 @@ void Differentiator::reverseFor(Builder &b, const Op &op, std::map<Value *, Valu
   for (size_t s = 0; s < slots.size(); ++s) seeds[slots[s]] = cAdj[s];
   for (unsigned k = 0; k < ns; ++k)
     if (Value *sa = resultAdjs[nc + k]) seeds[nc + k] = ib.make(OpKind::Index, {sa, t});
-  RegionAdjoints sub = differentiate(ib, body, inputs, seeds, bodyMap);
+  std::map<Value *, Value *> running;
+  for (size_t f = 0; f < free.size(); ++f) running[free[f]] = fAdj[f];
+  RegionAdjoints sub = differentiate(ib, body, inputs, seeds, bodyMap, running);
   std::vector<Value *> ys;
   for (unsigned k : slots) {
     Value *a = sub.args[k + 1];
     ys.push_back(a ? a : zerosLike(ib, op.result(k)));
   }
-  for (size_t f = 0; f < free.size(); ++f) {
-    auto it = sub.free.find(free[f]);
-    ys.push_back(it == sub.free.end() ? fAdj[f] : addAdjoints(ib, fAdj[f], it->second));
-  }
+  for (Value *f : free) ys.push_back(sub.free.at(f)); // the running sum (fAdj[f] if unchanged)
   ib.create(OpKind::Yield, ys, {});
+  for (size_t f = 0; f < free.size(); ++f) {
+    Value *sum = rev->result((unsigned)(slots.size() + f));
+    if (!free[f]->name().empty()) sum->setName(free[f]->name() + "_adj");
+    adj[free[f]] = sum;
+  }
+  // A carried value's initial operand gets its adjoint after the free sums.
   for (size_t s = 0; s < slots.size(); ++s) operandAdjs.push_back({op.operand(slots[s]), rev->result((unsigned)s)});
-  for (size_t f = 0; f < free.size(); ++f) operandAdjs.push_back({free[f], rev->result((unsigned)(slots.size() + f))});
 }
 
 // if: the same branch is taken backwards; each branch yields the adjoints of

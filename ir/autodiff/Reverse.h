@@ -42,8 +42,12 @@ public:
   /// Emits, at the end of b's region, a forward copy of `r` (its arguments
   /// bound to `inputs`, outer values looked up in `map`) and the reverse
   /// sweep seeded with `seeds` (one per yielded value; null = zero).
+  /// `running` gives adjoints that values read from outside `r` already
+  /// have (the running sums of an enclosing loop's reverse sweep): the
+  /// sweep adds onto them, and `free` returns the sums (see reverseFor).
   RegionAdjoints differentiate(Builder &b, const Region &r, const std::vector<Value *> &inputs,
-                               const std::vector<Value *> &seeds, std::map<Value *, Value *> map);
+                               const std::vector<Value *> &seeds, std::map<Value *, Value *> map,
+                               const std::map<Value *, Value *> &running = {});
 
   /// True if values of this type carry derivatives (floats).
   static bool canCarryDerivative(const Value *v);
@@ -58,6 +62,8 @@ public:
 
 private:
   using OperandAdjoints = std::vector<std::pair<Value *, Value *>>;
+  /// The adjoints accumulated so far in one sweep, by original value.
+  using Adjoints = std::map<const Value *, Value *>;
   /// Where a forward loop's tape is: the original body values stacked
   /// after the carried values, in order.
   struct Tape {
@@ -68,7 +74,7 @@ private:
   std::vector<Value *> variedFree(const Op &op);
   Value *zerosLike(Builder &b, const Value *v);
   void reverseFor(Builder &b, const Op &op, std::map<Value *, Value *> &map, const std::vector<Value *> &resultAdjs,
-                  OperandAdjoints &out);
+                  Adjoints &adj, OperandAdjoints &out);
   void reverseIf(Builder &b, const Op &op, std::map<Value *, Value *> &map, const std::vector<Value *> &resultAdjs,
                  OperandAdjoints &out);
   void reverseMap(Builder &b, const Op &op, std::map<Value *, Value *> &map, const std::vector<Value *> &resultAdjs,

@@ -695,6 +695,9 @@ std::vector<Tensor> runClamp(const KernelArgs &k) {
 
 namespace {
 /// softmax / log_softmax along an axis: m = max, s = sum exp(x - m) (left to right).
+/// log_softmax subtracts m and log(s) separately, (x - m) - log(s): x - m is
+/// exact near the maximum, where rounding m + log(s) first would lose log(s)'s
+/// low bits (for logits near 1000 in f32, -0.69317627 instead of -0.6931472).
 std::vector<Tensor> softmaxLike(const KernelArgs &k, bool log) {
   const Tensor &x = k.in[0];
   Tensor out = newResult(k);
@@ -712,8 +715,8 @@ std::vector<Tensor> softmaxLike(const KernelArgs &k, bool log) {
         T s = 0;
         for (int64_t j = 0; j < n; ++j) s += math::exp(p[at(j)] - m);
         if (log) {
-          T lse = m + math::log(s);
-          for (int64_t j = 0; j < n; ++j) q[at(j)] = p[at(j)] - lse;
+          T ls = math::log(s);
+          for (int64_t j = 0; j < n; ++j) q[at(j)] = (p[at(j)] - m) - ls;
         } else {
           for (int64_t j = 0; j < n; ++j) q[at(j)] = math::exp(p[at(j)] - m) / s;
         }
@@ -725,7 +728,7 @@ std::vector<Tensor> softmaxLike(const KernelArgs &k, bool log) {
 
 // softmax: y = exp(x - m) / sum(exp(x - m)) along axis, m = max along axis
 std::vector<Tensor> runSoftmax(const KernelArgs &k) { return softmaxLike(k, false); }
-// log_softmax: y = x - (m + log(sum(exp(x - m)))) along axis
+// log_softmax: y = (x - m) - log(sum(exp(x - m))) along axis
 std::vector<Tensor> runLogSoftmax(const KernelArgs &k) { return softmaxLike(k, true); }
 
 // cumsum: y[.., j, ..] = sum_{i <= j} x[.., i, ..] (i32 wraps)
