@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "backend/NativeRuntime.h"
+#include "ir/ScalarArith.h"
 
 #include "runtime/Errors.h"
 #include "runtime/Gemm.h"
@@ -216,18 +217,9 @@ int32_t ptlrt_parallel_map(ExecContext *c, MapBodyFn body, void *env, int64_t lo
   return job.firstFault.load() == INT64_MAX ? 0 : 1;
 }
 
-// i32 pow by repeated squaring (runPow); the caller has excluded 0 to a negative power
-int32_t ptlrt_ipow(int32_t a, int32_t b) {
-  if (b < 0) {
-    if (a == 1) return 1;
-    if (a == -1) return (b % 2) ? -1 : 1;
-    return 0;
-  }
-  uint32_t r = 1, base = (uint32_t)a;
-  for (int32_t e = b; e; e >>= 1, base *= base)
-    if (e & 1) r *= base;
-  return (int32_t)r;
-}
+// i32 pow by repeated squaring, wrapping (ir/ScalarArith.h, as the
+// interpreter); the caller has excluded 0 to a negative power
+int32_t ptlrt_ipow(int32_t a, int32_t b) { return ptl::ir::arith::powI32(a, b).value_or(0); }
 
 // random: Philox-4x32-10 keyed by (seed, key), as runRandom
 int32_t ptlrt_random(ExecContext *c, int32_t site, const int32_t *seed, void *out) {
