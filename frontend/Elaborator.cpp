@@ -32,8 +32,13 @@ std::unique_ptr<ir::Module> Elaborator::run(const std::vector<const ast::Program
   module_ = std::make_unique<ir::Module>();
   if (!programs.empty())
     mainFile_ = programs[0]->fileId;
-  for (const ast::Program *p : programs)
-    collectDeclarations(*p);
+  // Imported files first and the main file last, so that a definition of the
+  // script's that clashes with an imported one (std/optim is imported into
+  // every script) is reported in the script, with a note at the other.
+  for (size_t i = 1; i < programs.size(); ++i)
+    collectDeclarations(*programs[i]);
+  if (!programs.empty())
+    collectDeclarations(*programs[0]);
   checkModelGraph(programs);
 
   SourceLoc mainLoc{mainFile_, 1, 1, 1};
@@ -242,11 +247,17 @@ EntryResult Elaborator::elabEntry(const EntryRequest &req, const ast::Program &m
 // Declarations
 //===----------------------------------------------------------------------===//
 
+void Elaborator::reportDuplicate(const std::string &name, SourceLoc loc, SourceLoc earlier) {
+  DiagnosticBuilder d = diags_.error(loc);
+  d << "duplicate definition of '" << name << "'";
+  if (earlier.valid()) d.note(earlier, "'" + name + "' is also defined here");
+}
+
 void Elaborator::collectDeclarations(const ast::Program &p) {
   for (const auto &m : p.models) {
     auto [it, inserted] = models_.emplace(m->name, m.get());
     if (!inserted || functions_.count(m->name)) {
-      diags_.error(m->nameLoc) << "duplicate definition of '" << m->name << "'";
+      reportDuplicate(m->name, m->nameLoc, inserted ? functions_.at(m->name)->nameLoc : it->second->nameLoc);
       continue;
     }
     // Duplicate members.
@@ -268,7 +279,8 @@ void Elaborator::collectDeclarations(const ast::Program &p) {
   }
   for (const auto &f : p.functions) {
     if (functions_.count(f->name) || models_.count(f->name)) {
-      diags_.error(f->nameLoc) << "duplicate definition of '" << f->name << "'";
+      reportDuplicate(f->name, f->nameLoc,
+                      functions_.count(f->name) ? functions_.at(f->name)->nameLoc : models_.at(f->name)->nameLoc);
       continue;
     }
     functions_[f->name] = f.get();

@@ -224,6 +224,8 @@ public:
 
   // ---- Declarations (Elaborator.cpp) -------------------------------------------------
   void collectDeclarations(const ast::Program &p);
+  /// Reports `name` defined a second time at `loc`, with a note at `earlier`.
+  void reportDuplicate(const std::string &name, SourceLoc loc, SourceLoc earlier);
   /// Checks the sub-model graph of all declarations: cycles and leaf counts
   /// (ModelGraph.cpp); fills in badModels_.
   void checkModelGraph(const std::vector<const ast::Program *> &programs);
