@@ -355,6 +355,19 @@ public:
   SValue emitLoadChecks(const SValue &model, SourceLoc loc);
   SValue modelArith(ast::BinaryOp op, const SValue &a, const SValue &b, SourceLoc loc);
   SValue modelUnary(ir::OpKind kind, const SValue &a, SourceLoc loc);
+  /// clamp(m, lo, hi) on a model: each trainable stored leaf clamped to the
+  /// scalars [lo, hi] (taken in the leaf's element type); frozen leaves kept.
+  SValue modelClamp(const SValue &m, SValue lo, SValue hi, SourceLoc loc);
+  /// The whole-model reductions (docs/language.md, "Differentiation").
+  enum class ModelReduction { Sum, Norm, Dot };
+  /// sum(m), norm(m) or dot(m, other) of a model value (a model or a
+  /// tangent; `other` only for Dot, of the same model type): one scalar
+  /// over the stored values of every trainable leaf, f64 if any of them is
+  /// f64 (each leaf is converted first), else f32. Each leaf is reduced as
+  /// `sum` reduces a tensor and the leaf totals are added in leaf order, so
+  /// the result does not depend on the engine or the thread count. A model
+  /// with no trainable leaf is an error at `loc` naming `what`.
+  SValue modelReduce(ModelReduction kind, const SValue &m, const SValue *other, SourceLoc loc, const char *what);
   SValue stopGradModel(const SValue &m, const std::function<bool(const std::string &)> &match);
   SValue printValue(const std::vector<SValue> &vals, SourceLoc loc);
   std::string modelPathOf(const ast::Expr &e, std::string &root);
