@@ -955,8 +955,8 @@ SValue Elaborator::modelUnary(OpKind kind, const SValue &a, SourceLoc loc) {
 
 SValue Elaborator::modelClamp(const SValue &m, SValue lo, SValue hi, SourceLoc loc) {
   for (const SValue *s : {&lo, &hi})
-    if (!s->type.isScalar() || s->type.tensor.dtype == DType::Bool) {
-      diags_.error(loc) << "clamp of a model needs number bounds (scalars), got "
+    if (s->type.isModel() ? s->type != m.type : !s->type.isScalar() || s->type.tensor.dtype == DType::Bool) {
+      diags_.error(loc) << "clamp of a model needs scalar bounds or models of its type, got "
                         << (s->isString ? "a string" : s->type.str());
       return SValue::poison();
     }
@@ -965,7 +965,8 @@ SValue Elaborator::modelClamp(const SValue &m, SValue lo, SValue hi, SourceLoc l
   for (size_t i = 0; i < mt.leaves.size(); ++i) {
     if (!mt.leaves[i].trainable) continue;
     DType dt = mt.leaves[i].stored.dtype;
-    ir::Value *c = emit(OpKind::Clamp, {m.leaves[i], tensorValue(lo, dt), tensorValue(hi, dt)}, {}, loc);
+    auto bound = [&](const SValue &s) { return s.type.isModel() ? s.leaves[i] : tensorValue(s, dt); };
+    ir::Value *c = emit(OpKind::Clamp, {m.leaves[i], bound(lo), bound(hi)}, {}, loc);
     if (!c) return SValue::poison();
     r.leaves[i] = c;
   }

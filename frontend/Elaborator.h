@@ -355,8 +355,9 @@ public:
   SValue emitLoadChecks(const SValue &model, SourceLoc loc);
   SValue modelArith(ast::BinaryOp op, const SValue &a, const SValue &b, SourceLoc loc);
   SValue modelUnary(ir::OpKind kind, const SValue &a, SourceLoc loc);
-  /// clamp(m, lo, hi) on a model: each trainable stored leaf clamped to the
-  /// scalars [lo, hi] (taken in the leaf's element type); frozen leaves kept.
+  /// clamp(m, lo, hi) on a model: each trainable stored leaf clamped to
+  /// [lo, hi], scalars (taken in the leaf's element type) or models of m's
+  /// type (leaf by leaf); frozen leaves kept.
   SValue modelClamp(const SValue &m, SValue lo, SValue hi, SourceLoc loc);
   /// The whole-model reductions (docs/language.md, "Differentiation").
   enum class ModelReduction { Sum, Norm, Dot };
