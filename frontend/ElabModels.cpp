@@ -1005,8 +1005,9 @@ SValue Elaborator::modelReduce(ModelReduction kind, const SValue &m, const SValu
     if (l.stored.dtype == DType::F64) dt = DType::F64;
   }
   if (!any) {
-    diags_.error(loc) << what << " of a model reduces its trainable parameters, and every parameter of "
-                      << m.type.str() << " is stop_grad";
+    diags_.error(loc) << what << " of a model reduces its trainable parameters: model " << m.type.str()
+                      << (mt.leaves.empty() ? " has no parameters"
+                                            : " has no trainable parameter (every one is frozen by stop_grad)");
     return SValue::poison();
   }
   auto asResultType = [&](ir::Value *x) { return tensorValue(fromValue(x), dt); };
