@@ -12,8 +12,6 @@
 #include "frontend/Elaborator.h"
 #include "runtime/Constraints.h"
 
-#include <cmath>
-
 namespace ptl {
 namespace sema {
 
@@ -81,15 +79,14 @@ TrainClip Elaborator::takeTrainClip(std::vector<ArgValue> &optArgs, const ast::F
 
 SValue Elaborator::applyTrainClip(const TrainClip &clip, const SValue &g, SourceLoc loc) {
   SValue out = g;
-  for (const char *fnName : {"clip_by_value", "clip_by_global_norm"}) {
-    const std::optional<ArgValue> &bound = std::string(fnName) == "clip_by_value" ? clip.value : clip.norm;
-    if (!bound || out.poisoned) continue;
+  for (auto [fnName, bound] : {std::pair{"clip_by_value", &clip.value}, std::pair{"clip_by_global_norm", &clip.norm}}) {
+    if (!*bound || out.poisoned) continue;
     auto fn = functions_.find(fnName);
     if (fn == functions_.end()) {
-      diags_.error(bound->nameLoc) << bound->name << " needs std/optim's '" << fnName << "', which is not loaded";
+      diags_.error((*bound)->loc) << "gradient clipping needs std/optim's '" << fnName << "', which is not loaded";
       return SValue::poison();
     }
-    out = callFunction(*fn->second, nullptr, nullptr, {ArgValue{"", out, loc, loc}, *bound}, loc, fnName);
+    out = callFunction(*fn->second, nullptr, nullptr, {ArgValue{"", out, loc, loc}, **bound}, loc, fnName);
   }
   return out;
 }
