@@ -159,9 +159,23 @@ static std::optional<std::string> readString(Elaborator &E, const ast::Expr *e, 
   return v.string;
 }
 
+/// sum(m) or norm(m) of a model: the whole-model reduction (no axis or keepdims).
+static SValue wholeModel(Elaborator &E, BuiltinArgs &a, const SValue &m, Elaborator::ModelReduction kind,
+                         const char *what) {
+  for (size_t i = 1; i < a.params.size(); ++i)
+    if (a.params[i]) {
+      E.diags_.error(a.params[i]->loc) << what << " of a model reduces every trainable leaf to one scalar; it takes no "
+                                       << (i == 1 ? "axis" : "keepdims");
+      return SValue::poison();
+    }
+  return E.modelReduce(kind, m, nullptr, a.loc, what);
+}
+
 /// A reduction: sum/mean/max/min/logsumexp/argmax (x, axis, keepdims).
 static SValue reduction(Elaborator &E, BuiltinArgs &a, OpKind kind) {
   SValue x = E.elabExpr(*a.params[0]);
+  if (kind == OpKind::ReduceSum && !x.poisoned && x.type.isModel())
+    return wholeModel(E, a, x, Elaborator::ModelReduction::Sum, "sum");
   if (x.poisoned || !E.requireTensor(x, a.params[0]->loc, "a reduction")) return SValue::poison();
   if (x.weak) x = E.convertTo(x, x.type.tensor.dtype);
   if (kind != OpKind::ArgMax && kind != OpKind::ReduceSum && kind != OpKind::ReduceMax && kind != OpKind::ReduceMin &&
@@ -216,10 +230,11 @@ static const std::map<std::string, Builtin> &builtins() {
                     ir::Value *r = E.emit(OpKind::Select, {c.leaves[0], x.leaves[0], y.leaves[0]}, {}, a.loc);
                     return r ? E.fromValue(r) : SValue::poison();
                   }};
-    // clamp(x, lo, hi) = min(max(x, lo), hi)
+    // clamp(x, lo, hi) = min(max(x, lo), hi); on a model, leaf by leaf with scalar bounds
     t["clamp"] = {{"x", "lo", "hi"}, 3, [](Elaborator &E, BuiltinArgs &a) -> SValue {
                     SValue x = E.elabExpr(*a.params[0]), lo = E.elabExpr(*a.params[1]), hi = E.elabExpr(*a.params[2]);
                     if (x.poisoned || lo.poisoned || hi.poisoned) return SValue::poison();
+                    if (x.type.isModel()) return E.modelClamp(x, lo, hi, a.loc);
                     for (int i = 0; i < 3; ++i)
                       if (!E.requireTensor(i == 0 ? x : i == 1 ? lo : hi, a.params[i]->loc, "clamp")) return SValue::poison();
                     if (!E.unifyDTypes(x, lo, a.loc) || !E.unifyDTypes(x, hi, a.loc) || !E.unifyDTypes(lo, hi, a.loc))
@@ -240,6 +255,7 @@ static const std::map<std::string, Builtin> &builtins() {
     // norm(x, axis, keepdims) = sqrt(sum(x^2, axis))
     t["norm"] = {{"x", "axis", "keepdims"}, 1, [](Elaborator &E, BuiltinArgs &a) -> SValue {
                    SValue x = floatOperand(E, a.params[0], "norm");
+                   if (!x.poisoned && x.type.isModel()) return wholeModel(E, a, x, Elaborator::ModelReduction::Norm, "norm");
                    if (x.poisoned || !E.requireTensor(x, a.params[0]->loc, "norm")) return SValue::poison();
                    std::vector<int64_t> axes;
                    bool keep = false;
@@ -249,6 +265,27 @@ static const std::map<std::string, Builtin> &builtins() {
                    ir::Value *s = E.emit(OpKind::ReduceSum, {sq}, {{"axes", axes}, {"keepdims", keep}}, a.loc);
                    return s ? E.fromValue(E.b().make(OpKind::Sqrt, {s})) : SValue::poison();
                  }};
+    // dot(a, b) = sum(a * b) over two tensors of one shape, or over every
+    // trainable leaf of two models of one type
+    t["dot"] = {{"a", "b"}, 2, [](Elaborator &E, BuiltinArgs &a) -> SValue {
+                  SValue x = floatOperand(E, a.params[0], "dot"), y = floatOperand(E, a.params[1], "dot");
+                  if (x.poisoned || y.poisoned) return SValue::poison();
+                  if (x.type.isModel() || y.type.isModel()) {
+                    if (!x.type.isModel()) std::swap(x, y);
+                    return E.modelReduce(Elaborator::ModelReduction::Dot, x, &y, a.loc, "dot");
+                  }
+                  if (x.type.tensor.shape != y.type.tensor.shape) {
+                    E.diags_.error(a.loc) << "dot needs two tensors of one shape (or two models of one type), got "
+                                          << x.type.str() << " and " << y.type.str();
+                    return SValue::poison();
+                  }
+                  if (!E.unifyDTypes(x, y, a.loc)) return SValue::poison();
+                  ir::Value *p = E.emit(OpKind::Mul, {x.leaves[0], y.leaves[0]}, {}, a.loc);
+                  if (!p) return SValue::poison();
+                  if (p->type().shape.empty()) return E.fromValue(p);
+                  ir::Value *s = E.emit(OpKind::ReduceSum, {p}, {{"axes", std::vector<int64_t>{}}, {"keepdims", false}}, a.loc);
+                  return s ? E.fromValue(s) : SValue::poison();
+                }};
     // softmax(x, axis = -1), log_softmax(x, axis = -1), cumsum(x, axis = 0)
     for (auto [name, kind, dflt] : {std::tuple{"softmax", OpKind::Softmax, -1}, std::tuple{"log_softmax", OpKind::LogSoftmax, -1},
                                     std::tuple{"cumsum", OpKind::CumSum, 0}}) {

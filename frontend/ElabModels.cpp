@@ -2,8 +2,9 @@
 //
 // A model type is a declaration with its type arguments bound, flattened to
 // stored leaves. Field reads apply each leaf's transform (constrained value),
-// field writes apply its inverse; model arithmetic acts leaf by leaf on the
-// stored trainable leaves; construction evaluates initialisers and overrides
+// field writes apply its inverse; model arithmetic (and clamp) acts leaf by
+// leaf on the stored trainable leaves, and the whole-model reductions (sum,
+// norm, dot) reduce them to one scalar; construction evaluates initialisers and overrides
 // in constrained coordinates and stores their inverse. The transforms
 // themselves are the table in Bijectors.cpp; every constrained write goes
 // through guardWrite (domain and `check` bounds: compile-time errors for
@@ -14,6 +15,7 @@
 #include "frontend/Elaborator.h"
 #include "frontend/Bijectors.h"
 #include "frontend/ConstFold.h"
+#include "runtime/Check.h"
 #include "runtime/Constraints.h"
 
 #include <cassert>
@@ -949,6 +951,81 @@ SValue Elaborator::modelUnary(OpKind kind, const SValue &a, SourceLoc loc) {
   for (size_t i = 0; i < mt.leaves.size(); ++i)
     if (mt.leaves[i].trainable) r.leaves[i] = b().make(kind, {a.leaves[i]});
   return r;
+}
+
+SValue Elaborator::modelClamp(const SValue &m, SValue lo, SValue hi, SourceLoc loc) {
+  for (const SValue *s : {&lo, &hi})
+    if (s->type.isModel() ? s->type != m.type : !s->type.isScalar() || s->type.tensor.dtype == DType::Bool) {
+      diags_.error(loc) << "clamp of a model needs scalar bounds or models of its type, got "
+                        << (s->isString ? "a string" : s->type.str());
+      return SValue::poison();
+    }
+  SValue r = m;
+  const ModelType &mt = *m.type.model;
+  for (size_t i = 0; i < mt.leaves.size(); ++i) {
+    if (!mt.leaves[i].trainable) continue;
+    DType dt = mt.leaves[i].stored.dtype;
+    auto bound = [&](const SValue &s) { return s.type.isModel() ? s.leaves[i] : tensorValue(s, dt); };
+    ir::Value *c = emit(OpKind::Clamp, {m.leaves[i], bound(lo), bound(hi)}, {}, loc);
+    if (!c) return SValue::poison();
+    r.leaves[i] = c;
+  }
+  return r;
+}
+
+//===----------------------------------------------------------------------===//
+// Whole-model reductions: sum(m), norm(m), dot(a, b)
+//===----------------------------------------------------------------------===//
+//
+// With x_i the stored values of trainable leaf i (in leaf order) and T the
+// result's element type (f64 if any trainable leaf is f64, else f32):
+//   sum(m)    = sum_i sum(T(x_i))
+//   dot(a, b) = sum_i sum(T(a_i) * T(b_i))
+//   norm(m)   = sqrt(sum_i sum(T(x_i) * T(x_i)))        (L2, as sqrt(dot(m, m)))
+// Stored values, as model arithmetic: a constrained parameter counts in its
+// unconstrained coordinate (for a gradient that is all there is). Plain IR
+// ops, so the reductions are differentiable like any other expression.
+
+SValue Elaborator::modelReduce(ModelReduction kind, const SValue &m, const SValue *other, SourceLoc loc,
+                               const char *what) {
+  const ModelType &mt = *m.type.model;
+  if (kind == ModelReduction::Dot) {
+    PTL_CHECK(other != nullptr, "dot of a model without a second operand");
+    if (!other->type.isModel() || other->type != m.type) {
+      diags_.error(loc) << "dot needs two models of one type (or two tensors of one shape), got "
+                        << m.type.str() << " and " << (other->isString ? "a string" : other->type.str());
+      return SValue::poison();
+    }
+  }
+  bool any = false;
+  DType dt = DType::F32;
+  for (const Leaf &l : mt.leaves) {
+    if (!l.trainable) continue;
+    any = true;
+    if (l.stored.dtype == DType::F64) dt = DType::F64;
+  }
+  if (!any) {
+    diags_.error(loc) << what << " of a model reduces its trainable parameters: model " << m.type.str()
+                      << (mt.leaves.empty() ? " has no parameters"
+                                            : " has no trainable parameter (every one is frozen by stop_grad)");
+    return SValue::poison();
+  }
+  auto asResultType = [&](ir::Value *x) { return tensorValue(fromValue(x), dt); };
+  ir::Value *total = nullptr;
+  for (size_t i = 0; i < mt.leaves.size(); ++i) {
+    if (!mt.leaves[i].trainable) continue;
+    ir::Value *x = asResultType(m.leaves[i]);
+    b().setLoc(irLoc(loc));
+    ir::Value *term = kind == ModelReduction::Sum    ? x
+                      : kind == ModelReduction::Norm ? b().make(OpKind::Mul, {x, x})
+                                                     : b().make(OpKind::Mul, {x, asResultType(other->leaves[i])});
+    if (!term->type().shape.empty())
+      term = emit(OpKind::ReduceSum, {term}, {{"axes", std::vector<int64_t>{}}, {"keepdims", false}}, loc);
+    if (!term) return SValue::poison();
+    total = total ? b().make(OpKind::Add, {total, term}) : term;
+  }
+  if (kind == ModelReduction::Norm) total = b().make(OpKind::Sqrt, {total});
+  return fromValue(total);
 }
 
 SValue Elaborator::stopGradModel(const SValue &m, const std::function<bool(const std::string &)> &match) {

@@ -1285,6 +1285,8 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
                               s.optimizerLoc, s.optimizer + "_init");
   if (state.poisoned) return;
   std::vector<ArgValue> optArgs = elabArgs(s.optArgs);
+  TrainClip clip = takeTrainClip(optArgs, *step->second);
+  if (!clip.ok) return;
 
   // for step in 1..N+1 { let (l, g) = value_and_grad(EXPR, VAR); (s, VAR) = OPT_step(s, VAR, g, ARGS);
   //                      train_progress(step, l) }
@@ -1319,6 +1321,7 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
       SValue g;
       g.type = modelIn.type;
       g.leaves.assign(vg.leaves.begin() + 1, vg.leaves.end());
+      g = applyTrainClip(clip, g, s.loc);
       std::vector<ArgValue> args{{"", stateIn, s.loc}, {"", modelIn, s.varLoc}, {"", g, s.loc}};
       for (ArgValue &a : optArgs) args.push_back(a);
       ok = callFunction(*step->second, nullptr, nullptr, args, s.optimizerLoc, s.optimizer + "_step");

@@ -10,7 +10,8 @@
 //
 // Files: Elaborator.cpp (declarations, functions, statements),
 // ElabExpr.cpp (expressions and operators), ElabModels.cpp (model types,
-// construction, transforms), Builtins.cpp (the built-in function table).
+// construction, transforms), Builtins.cpp (the built-in function table),
+// ElabTrainClip.cpp (gradient clipping inside `train`).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -189,6 +190,15 @@ struct Binding {
   SourceLoc loc;
 };
 
+/// Gradient clipping asked of `train` (`clip_value = X`, `clip_norm = X` in
+/// its `with` list; frontend/ElabTrainClip.cpp): the checked arguments, each
+/// converted to f64 and unnamed, ready to pass to std/optim.
+struct TrainClip {
+  std::optional<ArgValue> value; ///< clip_by_value's bound
+  std::optional<ArgValue> norm;  ///< clip_by_global_norm's max_norm
+  bool ok = true;                ///< false: an error was reported
+};
+
 class Elaborator;
 
 /// A specialised function: the declaration, the model it is a method of,
@@ -248,6 +258,13 @@ public:
   void elabAssign(const ast::AssignStmt &s);
   void elabFor(const ast::ForStmt &s);
   void elabTrain(const ast::TrainStmt &s);
+  /// Takes train's clip_value / clip_norm out of the optimiser's arguments
+  /// and checks them: scalar numbers, constants >= 0 (a run-time value gets
+  /// a run-time check), each at most once, and not also a parameter of the
+  /// optimiser's step function `stepFn` (ElabTrainClip.cpp).
+  TrainClip takeTrainClip(std::vector<ArgValue> &optArgs, const ast::FnDecl &stepFn);
+  /// The gradient `g` after `clip`: clip_by_value, then clip_by_global_norm.
+  SValue applyTrainClip(const TrainClip &clip, const SValue &g, SourceLoc loc);
   bool bindPattern(const ast::Pattern &p, const SValue &v, bool isVar);
   void collectAssigned(const ast::Block &b, std::set<std::string> &out);
   void collectAssignedExpr(const ast::Expr &e, std::set<std::string> &out);
@@ -355,6 +372,20 @@ public:
   SValue emitLoadChecks(const SValue &model, SourceLoc loc);
   SValue modelArith(ast::BinaryOp op, const SValue &a, const SValue &b, SourceLoc loc);
   SValue modelUnary(ir::OpKind kind, const SValue &a, SourceLoc loc);
+  /// clamp(m, lo, hi) on a model: each trainable stored leaf clamped to
+  /// [lo, hi], scalars (taken in the leaf's element type) or models of m's
+  /// type (leaf by leaf); frozen leaves kept.
+  SValue modelClamp(const SValue &m, SValue lo, SValue hi, SourceLoc loc);
+  /// The whole-model reductions (docs/language.md, "Differentiation").
+  enum class ModelReduction { Sum, Norm, Dot };
+  /// sum(m), norm(m) or dot(m, other) of a model value (a model or a
+  /// tangent; `other` only for Dot, of the same model type): one scalar
+  /// over the stored values of every trainable leaf, f64 if any of them is
+  /// f64 (each leaf is converted first), else f32. Each leaf is reduced as
+  /// `sum` reduces a tensor and the leaf totals are added in leaf order, so
+  /// the result does not depend on the engine or the thread count. A model
+  /// with no trainable leaf is an error at `loc` naming `what`.
+  SValue modelReduce(ModelReduction kind, const SValue &m, const SValue *other, SourceLoc loc, const char *what);
   SValue stopGradModel(const SValue &m, const std::function<bool(const std::string &)> &match);
   SValue printValue(const std::vector<SValue> &vals, SourceLoc loc);
   std::string modelPathOf(const ast::Expr &e, std::string &root);

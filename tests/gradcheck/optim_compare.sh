@@ -4,7 +4,8 @@
 # Usage: optim_compare.sh PTLC SCRIPT.ptl
 #
 # SCRIPT is tests/gradcheck/optim_steps.ptl (the optimisers) or
-# optim_schedules.ptl (the learning-rate schedules and a scheduled loop).
+# optim_schedules.ptl (the learning-rate schedules and a scheduled loop) or
+# optim_clip.ptl (gradient clipping, in std/optim and in `train`).
 # Runs it under `PTLC run` (the JIT) and `PTLC run --interp`, each in a fresh
 # temporary directory, and checks each output with optim_reference.py, which
 # replays the run with torch.optim / torch.optim.lr_scheduler in float64 (see
@@ -29,6 +30,7 @@ python=/usr/bin/python3
 case $base in
   optim_steps.ptl) mode=steps ;;
   optim_schedules.ptl) mode=schedules ;;
+  optim_clip.ptl) mode=clip ;;
   *) echo "$0: unknown script $base" >&2; exit 2 ;;
 esac
 

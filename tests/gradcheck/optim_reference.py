@@ -4,6 +4,7 @@
 Usage:
   optim_reference.py steps ACTUAL       ACTUAL: the stdout of tests/gradcheck/optim_steps.ptl
   optim_reference.py schedules ACTUAL   ACTUAL: the stdout of tests/gradcheck/optim_schedules.ptl
+  optim_reference.py clip ACTUAL        ACTUAL: the stdout of tests/gradcheck/optim_clip.ptl
 
 Replays what the script did with PyTorch in float64, starting from the stored
 values the script printed (`init`/`loop 0` lines, so both sides start from the
@@ -20,7 +21,10 @@ same bits), and compares every printed number:
     constant, LinearLR, CosineAnnealingLR, StepLR, ExponentialLR) and the
     closed form of docs/language.md, within f32 rounding (2e-6 relative);
   - the scheduled loop: PyTorch's AdamW with param_group["lr"] set to the lr
-    PTL printed for that step (read as an f32), 1e-12 relative.
+    PTL printed for that step (read as an f32), 1e-12 relative;
+  - clipping: torch.nn.utils.clip_grad_norm_ / clip_grad_value_ (value
+    first when both) between backward() and an AdamW, SGD or RMSprop step,
+    after every step and after `train`, 1e-12 relative.
 Exit status 0 when everything matches; prints one line per mismatch.
 Needs Debian's /usr/bin/python3 with python3-torch and NumPy; optim_compare.sh skips without them.
 """
@@ -250,12 +254,46 @@ def run_schedules(actual):
     return checked
 
 
+def run_clip(actual):
+    """optim_clip.ptl: clipping between backward() and the optimiser step."""
+    x, y = data()
+    checked = 0
+    p0 = leaves_from(actual, ("0", "0"), LEAVES)
+    loss_fn(p0, x, y).backward()
+    gnorm = math.sqrt(sum(float((t.grad ** 2).sum()) for t in p0.values()))
+    expect(actual, ("gnorm", "0"), gnorm, 1e-12, 0.0)
+    if gnorm <= 0.125:
+        failures.append(f"the first gradient's norm {gnorm} does not exceed max_norm 0.125: clipping is inactive")
+    cases = {  # case: (optimiser, max_norm, clip_value)
+        1: (lambda ps: torch.optim.AdamW(ps, lr=0.125, betas=(0.5, 0.25), eps=EPS20, weight_decay=0.25), 0.125, None),
+        2: (lambda ps: torch.optim.SGD(ps, lr=0.5), None, 0.0625),
+        3: (lambda ps: torch.optim.RMSprop(ps, lr=0.125, alpha=0.75, eps=EPS20), 0.125, 0.25),
+    }
+    for case, (make_opt, max_norm, clip_value) in cases.items():
+        p = leaves_from(actual, ("0", "0"), LEAVES)
+        o = make_opt(list(p.values()))
+        for t in range(1, 6):
+            o.zero_grad()
+            loss_fn(p, x, y).backward()
+            if clip_value is not None:
+                torch.nn.utils.clip_grad_value_(list(p.values()), clip_value)
+            if max_norm is not None:
+                torch.nn.utils.clip_grad_norm_(list(p.values()), max_norm)
+            o.step()
+            check_params(actual, (str(case), str(t)), p, 1e-12, 1e-14)
+            checked += 1
+        check_params(actual, (str(10 + case), "5"), p, 1e-12, 1e-14)
+        checked += 1
+    return checked
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("steps", "schedules"):
+    modes = {"steps": run_steps, "schedules": run_schedules, "clip": run_clip}
+    if len(sys.argv) != 3 or sys.argv[1] not in modes:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     actual = parse(sys.argv[2])
-    checked = run_steps(actual) if sys.argv[1] == "steps" else run_schedules(actual)
+    checked = modes[sys.argv[1]](actual)
     for f in failures[:40]:
         print(f)
     if failures:

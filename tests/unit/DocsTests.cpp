@@ -169,6 +169,7 @@ TEST_CASE("docs: the std/nn, std/optim and std/bijectors tables name what the li
   CHECK(opts.size() >= 4);
   for (const std::string &o : opts) requireCallsResolve({o + "_init", o + "_step"}, 2);
   requireCallsResolve(spanNames(tableColumn(section(doc, "### `std/optim`: learning-rate schedules"), 0)), 5);
+  requireCallsResolve(spanNames(tableColumn(section(doc, "### `std/optim`: gradient clipping"), 0)), 2);
 }
 
 TEST_CASE("docs: every initialiser in the table is one", "[docs]") {
