@@ -52,7 +52,7 @@ SValue elabFoldIn(Elaborator &E, const ast::Expr &key, const ast::Expr &data, So
 }
 
 SValue elabPermutation(Elaborator &E, const ast::Expr &n, const ast::Expr &key, SourceLoc loc) {
-  auto size = E.constInt(n, "permutation's length");
+  auto size = E.constInt(n, "permutation lengths");
   ir::Value *k = i32Scalar(E, key, "permutation's key");
   if (!size || !k) return SValue::poison();
   if (*size < 0 || *size > INT32_MAX) {
@@ -98,7 +98,7 @@ SValue elabMinibatch(Elaborator &E, const ast::Expr &arrays, const ast::Expr &ba
       return SValue::poison();
     }
   }
-  auto size = E.constInt(batch, "the minibatch size");
+  auto size = E.constInt(batch, "minibatch sizes");
   ir::Value *s = i32Scalar(E, step, "minibatch's step");
   ir::Value *key = seed ? i32Scalar(E, *seed, "minibatch's seed") : nullptr;
   if (!size || !s || (seed && !key)) return SValue::poison();
