@@ -96,7 +96,8 @@ std::string opProblem(const ir::Op &op, bool standalone) {
   }
   case OpKind::Random: {
     std::string d = op.strAttr("dist");
-    if (d != "normal" && d != "uniform" && d != "randint" && d != "glorot" && d != "orthogonal")
+    if (d != "normal" && d != "uniform" && d != "randint" && d != "glorot" && d != "orthogonal" && d != "fold_in" &&
+        d != "permutation")
       return no("with distribution '" + d + "' is not supported");
     return "";
   }
@@ -1744,9 +1745,11 @@ void Lowering::lowerRandom(const ir::Op &op) {
   r.loc = locSite(op);
   sites_.randoms.push_back(r);
   LV out = slot(r.type);
+  LV data = op.numOperands() > 1 ? buf(op.operand(1)) : llvm::ConstantPointerNull::get(b_.getPtrTy());
   LV status = b_.CreateCall(
-      helper("ptlrt_random", b_.getInt32Ty(), {b_.getPtrTy(), b_.getInt32Ty(), b_.getPtrTy(), b_.getPtrTy()}),
-      {ctx_, i32((int32_t)sites_.randoms.size() - 1), buf(op.operand(0)), out});
+      helper("ptlrt_random", b_.getInt32Ty(),
+             {b_.getPtrTy(), b_.getInt32Ty(), b_.getPtrTy(), b_.getPtrTy(), b_.getPtrTy()}),
+      {ctx_, i32((int32_t)sites_.randoms.size() - 1), buf(op.operand(0)), data, out});
   checkStatus(status, "random.ok");
   bufs_[op.result()] = out;
 }

@@ -221,8 +221,9 @@ int32_t ptlrt_parallel_map(ExecContext *c, MapBodyFn body, void *env, int64_t lo
 // interpreter); the caller has excluded 0 to a negative power
 int32_t ptlrt_ipow(int32_t a, int32_t b) { return ptl::ir::arith::powI32(a, b).value_or(0); }
 
-// random: Philox-4x32-10 keyed by (seed, key), as runRandom
-int32_t ptlrt_random(ExecContext *c, int32_t site, const int32_t *seed, void *out) {
+// random: Philox-4x32-10 keyed by (seed, key), as runRandom; `data` is the
+// second operand of fold_in and permutation (null for the others)
+int32_t ptlrt_random(ExecContext *c, int32_t site, const int32_t *seed, const int32_t *data, void *out) {
   const ptl::backend::RandomSite &r = c->sites->randoms[(size_t)site];
   try {
     ptl::Tensor &t = ptl::backend::siteView(c->randomViews, (size_t)site, r.type, out);
@@ -233,6 +234,8 @@ int32_t ptlrt_random(ExecContext *c, int32_t site, const int32_t *seed, void *ou
     else if (r.dist == "randint") rng::fillRandint(t, s, r.key, (int64_t)r.a, (int64_t)r.b);
     else if (r.dist == "glorot") rng::fillGlorot(t, s, r.key, r.a);
     else if (r.dist == "orthogonal") rng::fillOrthogonal(t, s, r.key, r.a);
+    else if (r.dist == "fold_in" && data) *(int32_t *)out = rng::foldIn(*seed, *data);
+    else if (r.dist == "permutation" && data) rng::fillPermutation(t, s, (int64_t)r.a, *data);
     else c->fail(r.loc, "random: unknown distribution '" + r.dist + "'");
     return c->failed ? 1 : 0;
   } catch (const std::exception &e) {

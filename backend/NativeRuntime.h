@@ -170,7 +170,7 @@ void ptlrt_gemm_f32(const float *a, const float *b, float *c, int64_t m, int64_t
                     int32_t transB);
 void ptlrt_gemm_f64(const double *a, const double *b, double *c, int64_t m, int64_t n, int64_t k, int32_t transA,
                     int32_t transB);
-int32_t ptlrt_random(ptl::backend::ExecContext *c, int32_t site, const int32_t *seed, void *out);
+int32_t ptlrt_random(ptl::backend::ExecContext *c, int32_t site, const int32_t *seed, const int32_t *data, void *out);
 int32_t ptlrt_check_bounds(ptl::backend::ExecContext *c, int32_t site, const void *x, const int32_t *step);
 /// Records the fixed fault message `msg` (SiteTables::messages) at location site `site`.
 void ptlrt_fault_msg(ptl::backend::ExecContext *c, int32_t site, int32_t msg);

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/Bijectors.h"
 #include "frontend/Elaborator.h"
+#include "frontend/RandomBuiltins.h"
 #include "runtime/Errors.h"
 #include "runtime/Formats.h"
 #include "runtime/Sandbox.h"
@@ -485,6 +486,23 @@ static const std::map<std::string, Builtin> &builtins() {
                       ir::AttrMap attrs{{"dist", std::string("randint")}, {"key", std::string("")}, {"a", (double)*lo}, {"b", (double)*hi}};
                       return E.fromValue(E.b().create(OpKind::Random, {seed.leaves[0]}, {ir::Type{DType::I32, *s}}, attrs)->result(0));
                     }, true};
+    // fold_in(key, data), permutation(n, key), minibatch(arrays, batch, step, seed = 0),
+    // rand_like(x, seed), randn_like(x, seed): frontend/RandomBuiltins.h
+    t["fold_in"] = {{"key", "data"}, 2, [](Elaborator &E, BuiltinArgs &a) {
+                      return elabFoldIn(E, *a.params[0], *a.params[1], a.loc);
+                    }};
+    t["permutation"] = {{"n", "key"}, 2, [](Elaborator &E, BuiltinArgs &a) {
+                          return elabPermutation(E, *a.params[0], *a.params[1], a.loc);
+                        }};
+    t["minibatch"] = {{"arrays", "batch", "step", "seed"}, 3, [](Elaborator &E, BuiltinArgs &a) {
+                        return elabMinibatch(E, *a.params[0], *a.params[1], *a.params[2], a.params[3], a.loc);
+                      }};
+    t["rand_like"] = {{"x", "seed"}, 2, [](Elaborator &E, BuiltinArgs &a) {
+                        return elabRandomLike(E, "rand_like", "uniform", *a.params[0], *a.params[1], a.loc);
+                      }};
+    t["randn_like"] = {{"x", "seed"}, 2, [](Elaborator &E, BuiltinArgs &a) {
+                         return elabRandomLike(E, "randn_like", "normal", *a.params[0], *a.params[1], a.loc);
+                       }};
     // arange(n) -> i32[n] = [0, 1, ..., n-1]
     t["arange"] = {{"n"}, 1, [](Elaborator &E, BuiltinArgs &a) -> SValue {
                      auto n = E.constInt(*a.params[0], "arange's length");

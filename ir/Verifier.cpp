@@ -9,6 +9,7 @@
 
 #include "ir/Printer.h"
 
+#include <cstdint>
 #include <unordered_set>
 
 namespace ptl::ir {
@@ -274,8 +275,11 @@ private:
       return true;
     case OpKind::Random: {
       const std::string *dist;
-      if (!counts(op, 1, 1) || !need(op, "dist", "a string", dist) ||
-          !optional<std::string>(op, "key", "a string"))
+      if (!need(op, "dist", "a string", dist) || !optional<std::string>(op, "key", "a string"))
+        return false;
+      // fold_in and permutation take a second i32 scalar (data / offset).
+      bool twoOperands = *dist == "fold_in" || *dist == "permutation";
+      if (!counts(op, twoOperands ? 2 : 1, 1))
         return false;
       for (const char *k : {"a", "b"}) {
         auto it = op.attrs().find(k);
@@ -286,7 +290,20 @@ private:
       if (operands[0] != Type{DType::I32, {}})
         return fail(op, "seed must be an i32 scalar, got " + operands[0].str());
       const std::string &d = *dist;
-      if (d == "randint") {
+      if (twoOperands && operands[1] != Type{DType::I32, {}})
+        return fail(op, d + " needs an i32 scalar second operand, got " + operands[1].str());
+      if (d == "fold_in") {
+        if (results[0] != Type{DType::I32, {}})
+          return fail(op, "fold_in's result must be an i32 scalar, got " + results[0].str());
+      } else if (d == "permutation") {
+        auto it = op.attrs().find("a");
+        const int64_t *n = it == op.attrs().end() ? nullptr : std::get_if<int64_t>(&it->second);
+        if (!n || *n < 0 || *n > INT32_MAX)
+          return fail(op, "permutation needs its domain size 'a' as an integer in [0, 2^31)");
+        if (results[0].dtype != DType::I32 || results[0].shape.size() != 1 || results[0].shape[0] > *n)
+          return fail(op, "permutation of " + std::to_string(*n) + " needs an i32[m] result with m <= " +
+                              std::to_string(*n) + ", got " + results[0].str());
+      } else if (d == "randint") {
         if (results[0].dtype == DType::Bool)
           return fail(op, "randint needs a numeric result, got " + results[0].str());
       } else if (d == "normal" || d == "uniform" || d == "glorot" || d == "orthogonal") {

@@ -9,6 +9,7 @@
 
 #include "runtime/Errors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -104,6 +105,52 @@ void fillUniform(Tensor &t, uint64_t seed, std::string_view key, double lo, doub
   Stream s(seed, key);
   for (int64_t i = 0, n = t.numel(); i < n; ++i)
     storeBelow(t, i, lo + (hi - lo) * s.uniform((uint64_t)i), lo, hi);
+}
+
+namespace {
+/// The Philox key of a seed: its low and high words (sign-extended i32 seeds).
+std::array<uint32_t, 2> keyOf(uint64_t seed) { return {(uint32_t)seed, (uint32_t)(seed >> 32)}; }
+constexpr uint32_t kFold = 0x666F6C64u, kIn = 0x5F696E00u, kPerm = 0x7065726Du;
+constexpr int kFeistelRounds = 8;
+} // namespace
+
+// fold_in(s, d) = int32(w0), w = Philox((uint32 d, 0, "fold", "_in"), s)
+int32_t foldIn(int32_t key, int32_t data) {
+  auto w = philox4x32_10({(uint32_t)data, 0u, kFold, kIn}, keyOf((uint64_t)(int64_t)key));
+  return (int32_t)w[0];
+}
+
+// x = i; repeat x = Feistel(x) while x >= n; Feistel: 8 rounds of
+// (L, R) -> (R, L xor F_r(R)) on h-bit halves, F_r(R) = w0 & (2^h - 1),
+// w = Philox((R, r, n, "perm"), seed).
+int64_t permuteIndex(uint64_t seed, int64_t n, int64_t i) {
+  if (n <= 1) return 0;
+  int bits = 0;
+  while (bits < 62 && (int64_t(1) << bits) < n) ++bits; // ceil(log2 n)
+  int h = std::max(1, (bits + 1) / 2);
+  uint64_t mask = (uint64_t(1) << h) - 1;
+  auto key = keyOf(seed);
+  uint64_t x = (uint64_t)i;
+  do {
+    uint64_t L = x >> h, R = x & mask;
+    for (int r = 0; r < kFeistelRounds; ++r) {
+      auto w = philox4x32_10({(uint32_t)R, (uint32_t)r, (uint32_t)n, kPerm}, key);
+      uint64_t next = L ^ (w[0] & mask);
+      L = R;
+      R = next;
+    }
+    x = (L << h) | R;
+  } while (x >= (uint64_t)n);
+  return (int64_t)x;
+}
+
+// t[j] = P(offset + j)
+void fillPermutation(Tensor &t, uint64_t seed, int64_t n, int64_t offset) {
+  int64_t m = t.numel();
+  if (offset < 0 || offset > n - m)
+    throw RuntimeFault("permutation: the window [" + std::to_string(offset) + ", " +
+                       std::to_string(offset + m) + ") is outside [0, " + std::to_string(n) + ")");
+  for (int64_t j = 0; j < m; ++j) t.setDouble(j, (double)permuteIndex(seed, n, offset + j));
 }
 
 // x_i = mean + std * z_i

@@ -14,6 +14,26 @@
 //                           (w0, w1), u2 in [0, 1) from (w2, w3) (Box–Muller)
 //   randint in [lo, hi)   = lo + ((w0 << 32 | w1) mod (hi - lo))
 //
+// Keys and permutations (the i32 seeds of PTL's random built-ins; a seed s
+// is the Philox key (uint32 s, s < 0 ? 0xFFFFFFFF : 0), i.e. s sign-extended
+// to 64 bits, as everywhere above):
+//   fold_in(s, d)         = int32(w0) of Philox(ctr = (uint32 d, 0, "fold",
+//                           "_in"), key = s), "fold" = 0x666F6C64,
+//                           "_in" = 0x5F696E00 (a new seed per (s, d), as
+//                           jax.random.fold_in)
+//   permutation P_{s,n}   = a keyed pseudo-random bijection of [0, n): a
+//                           balanced Feistel network on 2h bits (h =
+//                           max(1, ceil(ceil(log2 n) / 2))) with cycle
+//                           walking into [0, n). One round maps (L, R) to
+//                           (R, L xor F_r(R)), F_r(R) = w0 & (2^h - 1) of
+//                           Philox(ctr = (R, r, n, "perm" = 0x7065726D),
+//                           key = s), r = 0..7 (8 rounds); x = (L << h) | R.
+//                           Cycle walking applies the network again while
+//                           the result is >= n (fewer than 4 times on
+//                           average, since 2^2h < 4n). Each element costs
+//                           O(1) (no table, no state), so any window
+//                           P(o), ..., P(o + m - 1) costs O(m).
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -38,6 +58,15 @@ std::array<uint32_t, 4> block(uint64_t seed, std::string_view key, uint64_t inde
 double uniform01(uint64_t seed, std::string_view key, uint64_t index);
 /// Element `index` of the standard normal stream (seed, key).
 double standardNormal(uint64_t seed, std::string_view key, uint64_t index);
+
+/// fold_in(key, data): a new seed derived from (key, data) (see above).
+int32_t foldIn(int32_t key, int32_t data);
+/// P_{seed,n}(i): element i of the keyed permutation of [0, n) (see above);
+/// requires 0 <= i < n.
+int64_t permuteIndex(uint64_t seed, int64_t n, int64_t i);
+/// t[j] = P_{seed,n}(offset + j) for j in [0, numel(t)); throws RuntimeFault
+/// when the window [offset, offset + numel(t)) is not inside [0, n).
+void fillPermutation(Tensor &t, uint64_t seed, int64_t n, int64_t offset);
 
 /// Fills `t` with uniform values in [lo, hi) (never hi after rounding).
 void fillUniform(Tensor &t, uint64_t seed, std::string_view key, double lo, double hi);

@@ -944,6 +944,9 @@ std::vector<Tensor> runRandom(const KernelArgs &k) {
   else if (dist == "randint") rng::fillRandint(out, seed, key, (int64_t)a, (int64_t)b);
   else if (dist == "glorot") rng::fillGlorot(out, seed, key, k.op.floatAttr("a", 1.0));
   else if (dist == "orthogonal") rng::fillOrthogonal(out, seed, key, k.op.floatAttr("a", 1.0));
+  else if (dist == "fold_in") out.setDouble(0, rng::foldIn((int32_t)seed, (int32_t)k.in[1].getDouble(0)));
+  else if (dist == "permutation")
+    rng::fillPermutation(out, seed, k.op.intAttr("a"), (int64_t)k.in[1].getDouble(0));
   else fault("random: unknown distribution '" + dist + "'");
   return {out};
 }

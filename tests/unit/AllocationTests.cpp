@@ -66,10 +66,12 @@ using namespace ptl;
 
 namespace {
 
-/// Allocations made while the JIT runs `main` of bench/ptl/NAME.ptl with `steps`.
-long allocationsOfRun(const std::string &name, int steps) {
+/// Allocations made while the JIT runs `main` of the script at `file`
+/// (relative to the source tree; bench/ptl/NAME.ptl for a bare name) with `steps`.
+long allocationsOfRun(const std::string &file, int steps) {
   Compilation c;
-  std::string path = std::string(PTL_SOURCE_DIR) + "/bench/ptl/" + name + ".ptl";
+  std::string rel = file.find('/') == std::string::npos ? "bench/ptl/" + file + ".ptl" : file;
+  std::string path = std::string(PTL_SOURCE_DIR) + "/" + rel;
   REQUIRE(c.loadFile(path));
   ElaborateOptions eo;
   eo.scriptArgs["steps"] = std::to_string(steps);
@@ -118,6 +120,13 @@ TEST_CASE("rnn_online steps make no heap allocation under the JIT", "[jit][alloc
 
 TEST_CASE("maml_sine steps make no heap allocation under the JIT", "[jit][alloc]") {
   requireNoAllocationPerStep("maml_sine", 10, 20);
+}
+
+// Epoch-shuffled minibatches (a Feistel window and a gather), fold_in keys
+// and dropout, in a hand-written loop: several epochs (600 rows, batch 64:
+// 9 batches per epoch), so epoch changes are counted too.
+TEST_CASE("minibatch, fold_in and dropout steps make no heap allocation under the JIT", "[jit][alloc]") {
+  requireNoAllocationPerStep("tests/unit/programs/minibatch_steps.ptl", 10, 40);
 }
 
 TEST_CASE("the counter sees allocations (a test that can fail)", "[alloc]") {

@@ -682,6 +682,36 @@ TEST_CASE("verifier: result types must follow the shape rule", "[ir][verifier]")
   return(%c) : (f32) -> ()
 })");
   CHECK(e.find("unknown distribution \"gamma\"") != std::string::npos);
+  // fold_in and permutation: a second i32 scalar operand, their result types, n.
+  e = verifyTextError(R"(func @f(%s: i32) -> (i32) {
+  %c = random(%s) {dist = "fold_in"} : (i32) -> i32
+  return(%c) : (i32) -> ()
+})");
+  CHECK(e.find("expected 2 operands, got 1") != std::string::npos);
+  e = verifyTextError(R"(func @f(%s: i32, %d: f32) -> (i32) {
+  %c = random(%s, %d) {dist = "fold_in"} : (i32, f32) -> i32
+  return(%c) : (i32) -> ()
+})");
+  CHECK(e.find("fold_in needs an i32 scalar second operand, got f32") != std::string::npos);
+  e = verifyTextError(R"(func @f(%s: i32, %d: i32) -> (i32[2]) {
+  %c = random(%s, %d) {dist = "fold_in"} : (i32, i32) -> i32[2]
+  return(%c) : (i32[2]) -> ()
+})");
+  CHECK(e.find("fold_in's result must be an i32 scalar, got i32[2]") != std::string::npos);
+  e = verifyTextError(R"(func @f(%s: i32, %d: i32) -> (i32[5]) {
+  %c = random(%s, %d) {a = 4, dist = "permutation"} : (i32, i32) -> i32[5]
+  return(%c) : (i32[5]) -> ()
+})");
+  CHECK(e.find("permutation of 4 needs an i32[m] result with m <= 4, got i32[5]") != std::string::npos);
+  e = verifyTextError(R"(func @f(%s: i32, %d: i32) -> (i32[2]) {
+  %c = random(%s, %d) {a = 4.5, dist = "permutation"} : (i32, i32) -> i32[2]
+  return(%c) : (i32[2]) -> ()
+})");
+  CHECK(e.find("permutation needs its domain size 'a' as an integer") != std::string::npos);
+  CHECK(verifyTextError(R"(func @f(%s: i32, %d: i32) -> (i32[2]) {
+  %c = random(%s, %d) {a = 4, dist = "permutation"} : (i32, i32) -> i32[2]
+  return(%c) : (i32[2]) -> ()
+})") == "");
 }
 
 TEST_CASE("verifier: terminators and function results", "[ir][verifier]") {

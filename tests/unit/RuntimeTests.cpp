@@ -253,6 +253,59 @@ TEST_CASE("random distributions have the right moments and ranges", "[runtime][r
   CHECK(gmax > 0.9 * bound);
 }
 
+TEST_CASE("fold_in and the keyed permutation have their documented values", "[runtime][rng]") {
+  // Values of an independent Python transcription of runtime/Rng.h's formulas.
+  CHECK(rng::foldIn(7, 1) == -1851647790);
+  CHECK(rng::foldIn(7, 2) == -434382474);
+  CHECK(rng::foldIn(-3, 5) == -990657185);
+  std::vector<int64_t> p;
+  for (int64_t i = 0; i < 10; ++i) p.push_back(rng::permuteIndex(3, 10, i));
+  CHECK(p == std::vector<int64_t>{3, 2, 7, 4, 5, 6, 0, 8, 1, 9});
+}
+
+TEST_CASE("the keyed permutation is a bijection of [0, n) for every n", "[runtime][rng]") {
+  for (int64_t n = 0; n <= 300; ++n)
+    for (uint64_t seed : std::vector<uint64_t>{0, 1, (uint64_t)(int64_t)-5, 123456789}) {
+      std::vector<int> seen((size_t)n, 0);
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t v = rng::permuteIndex(seed, n, i);
+        REQUIRE(v >= 0);
+        REQUIRE(v < n);
+        ++seen[(size_t)v];
+      }
+      for (int64_t i = 0; i < n; ++i) REQUIRE(seen[(size_t)i] == 1);
+    }
+  // A window is the same elements as the whole permutation's slice.
+  Tensor w = Tensor::zeros(DType::I32, {4});
+  rng::fillPermutation(w, 9, 50, 46);
+  for (int64_t j = 0; j < 4; ++j) CHECK(w.getDouble(j) == (double)rng::permuteIndex(9, 50, 46 + j));
+  CHECK_THROWS_AS(rng::fillPermutation(w, 9, 50, 47), RuntimeFault);
+  CHECK_THROWS_AS(rng::fillPermutation(w, 9, 50, -1), RuntimeFault);
+}
+
+TEST_CASE("every position of the keyed permutation is uniform over keys", "[runtime][rng]") {
+  // For n in {3, 5, 10}: over K keys, count[i][v] = #keys with P(i) = v;
+  // each count is Binomial(K, 1/n); all must be within 5 standard deviations,
+  // and the chi-square statistic of each row must be below a loose bound.
+  const int K = 6000;
+  for (int64_t n : {3, 5, 10}) {
+    std::vector<std::vector<int>> count((size_t)n, std::vector<int>((size_t)n, 0));
+    for (int k = 0; k < K; ++k)
+      for (int64_t i = 0; i < n; ++i) ++count[(size_t)i][(size_t)rng::permuteIndex((uint64_t)k, n, i)];
+    double expect = (double)K / (double)n, sd = std::sqrt(K * (1.0 / n) * (1.0 - 1.0 / n));
+    for (int64_t i = 0; i < n; ++i) {
+      double chi2 = 0;
+      for (int64_t v = 0; v < n; ++v) {
+        double d = count[(size_t)i][(size_t)v] - expect;
+        INFO("n = " << n << ", P(" << i << ") = " << v << ": " << count[(size_t)i][(size_t)v] << " of " << K);
+        CHECK(std::abs(d) < 5 * sd);
+        chi2 += d * d / expect;
+      }
+      CHECK(chi2 < 3.0 * (double)(n - 1) + 20.0);
+    }
+  }
+}
+
 TEST_CASE("orthogonal initialisation gives Q^T Q = gain^2 I", "[runtime][rng]") {
   for (auto shape : {Shape{6, 6}, Shape{8, 3}, Shape{3, 8}}) {
     Tensor q = Tensor::zeros(DType::F64, shape);
