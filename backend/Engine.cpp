@@ -29,11 +29,7 @@ namespace ptl::backend {
 
 namespace {
 using EntryFn = int32_t (*)(ExecContext *, void *const *, void *const *);
-
-struct CompiledFunction {
-  EntryFn entry = nullptr;
-  std::vector<ir::Type> params, results;
-};
+using CompiledFunction = Engine::Entry;
 
 /// The modules a program is compiled in, each in a context of its own.
 struct Parts {
@@ -214,8 +210,8 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
     I.added = true;
     for (const ir::Function *f : fns) {
       CompiledFunction cf;
-      cf.entry = reinterpret_cast<EntryFn>(I.jit->lookup(entrySymbol(prefix, f->name()), error));
-      if (!cf.entry) return nullptr;
+      cf.fn = reinterpret_cast<EntryFn>(I.jit->lookup(entrySymbol(prefix, f->name()), error));
+      if (!cf.fn) return nullptr;
       for (unsigned i = 0; i < f->body().numArguments(); ++i) cf.params.push_back(f->body().argument(i)->type());
       cf.results = f->resultTypes();
       I.compiled[f->name()] = std::move(cf);
@@ -267,6 +263,16 @@ std::vector<Tensor> Engine::call(const std::string &function, const std::vector<
     results.push_back(Tensor::zeros(t.dtype, t.shape));
     resPtrs.push_back(results.back().raw());
   }
+  callInto(f, argPtrs.data(), resPtrs.data());
+  return results;
+}
+
+const Engine::Entry *Engine::entry(const std::string &function) const {
+  auto it = impl_->compiled.find(function);
+  return it == impl_->compiled.end() ? nullptr : &it->second;
+}
+
+void Engine::callInto(const Entry &f, void *const *args, void *const *results) {
   Impl::CallState *state = impl_->acquire();
   struct Release {
     Impl &impl;
@@ -279,7 +285,7 @@ std::vector<Tensor> Engine::call(const std::string &function, const std::vector<
   ctx.sites = &impl_->sites;
   ctx.out = impl_->opts.out ? impl_->opts.out : &std::cout;
   ctx.host = &host;
-  int32_t status = f.entry(&ctx, argPtrs.data(), resPtrs.data());
+  int32_t status = f.fn(&ctx, args, results);
   if (status != 0 || ctx.failed) {
     // A fault leaves the train loops it was in: end them as the
     // interpreter's unwinding does (finish the progress line, close the log,
@@ -290,7 +296,6 @@ std::vector<Tensor> Engine::call(const std::string &function, const std::vector<
     ctx.reset();
     throw RuntimeFault(msg, loc);
   }
-  return results;
 }
 
 bool emitNative(const ir::Module &m, int optLevel, NativeStage stage, std::ostream &os, std::string &error) {
