@@ -174,6 +174,8 @@ TEST_CASE("one Function called from several threads at once gives each its own r
   ptl::Function f = module().function("axpb");
   ptl::Function stats = module().function("stats");
   constexpr int kThreads = 4, kCalls = 2000;
+  std::vector<std::vector<float>> made; // what make gives for seed t, made on this thread
+  for (int t = 0; t < kThreads; ++t) made.push_back(module().make("Noisy", 50 + t).param("w").toVector<float>());
   std::atomic<int> wrong{0}, errors{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
@@ -192,6 +194,7 @@ TEST_CASE("one Function called from several threads at once gives each its own r
           if (k % 100 == 0) {
             ptl::Value r = stats(ptl::Tensor::view(s.data(), {int64_t(s.size())}));
             if (r[0].scalar<float>() != float(t) * float(s.size())) ++wrong;
+            if (module().make("Noisy", 50 + t).param("w").toVector<float>() != made[(size_t)t]) ++wrong;
           }
         }
       } catch (...) {

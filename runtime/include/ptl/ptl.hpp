@@ -203,7 +203,8 @@ public:
   /// A new model value, as `TYPE(seed = seed, path = value, ...)` builds it
   /// in PTL: `type` is a model name with its type arguments, if any
   /// ("RNN", "Linear(1, 40)"); `overrides` set parameters by path in
-  /// constrained coordinates (checked against their domains).
+  /// constrained coordinates (checked against their domains). `seed` must
+  /// fit an i32. Compiled once per type and override types, whatever the seed.
   Value make(const std::string &type, int64_t seed = 0, const std::map<std::string, Value> &overrides = {}) const;
   /// Saves a model as safetensors (stored leaves named by path), as `save` does.
   void save(const std::string &path, const Value &model) const;
