@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 #include "api/GeneratedSource.h"
 #include "api/ValueData.h"
+#include "backend/CodeGen.h"
 #include "backend/Engine.h"
 #include "frontend/Compiler.h"
 #include "ir/interp/Interpreter.h"
@@ -36,6 +37,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -352,6 +354,9 @@ struct Spec {
   const EntryResult *entry = nullptr;
   const backend::Engine::Entry *native = nullptr;  ///< null: the interpreter runs it
   std::vector<ir::Type> params, results;           ///< the IR function's flat argument and result types
+  /// Whether running it may touch files (a file op in it or in what it
+  /// calls): only then does a call put the module's sandbox in force.
+  bool touchesFiles = true;
   /// Non-empty if an argument's dtype is not its parameter's: the error
   /// (unless the host asked for conversion).
   std::string mismatch;
@@ -504,6 +509,11 @@ struct FunctionImpl {
     for (unsigned i = 0; i < f->body().numArguments(); ++i) spec->params.push_back(f->body().argument(i)->type());
     spec->results = f->resultTypes();
     if (spec->program->native) spec->native = spec->program->native->entry(r.irName);
+    // What AOT code could run needs no interpreter on the host, so no file:
+    // such a function needs no sandbox (the check costs a call ~10 ns).
+    std::vector<std::pair<std::string, std::string>> why;
+    for (const ir::Function *g : backend::compilableFunctions(*spec->program->module, why, /*standalone=*/true))
+      if (g == f) spec->touchesFiles = false;
     spec->mismatch = mismatchOf(args, r, spec->params, what);
     std::lock_guard<std::mutex> lock(mutex);
     owned.push_back(std::move(spec));
@@ -561,7 +571,8 @@ struct FunctionImpl {
         for (size_t k = 0; k < s.params.size(); ++k)
           if (!argPtrs[k] && numElements(s.params[k].shape) > 0)
             throwRuntime(name + ": argument tensor " + std::to_string(k + 1) + " has no data");
-        ScopedPathPolicy sandbox(module->policy);
+        std::optional<ScopedPathPolicy> sandbox;
+        if (s.touchesFiles) sandbox.emplace(module->policy);
         s.program->native->callInto(*s.native, argPtrs.data(), results.data());
         return;
       }

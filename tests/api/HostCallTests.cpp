@@ -16,8 +16,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <new>
+#include <string>
 #include <thread>
+
+#include <unistd.h>
+
+namespace fs = std::filesystem;
 
 // Sanitizers supply their own allocation functions; under them the
 // allocation test has nothing to count with and only says so.
@@ -204,6 +210,29 @@ TEST_CASE("one Function called from several threads at once gives each its own r
   for (std::thread &th : threads) th.join();
   CHECK(errors == 0);
   CHECK(wrong == 0);
+}
+
+TEST_CASE("a function that touches files runs in the module's sandbox in both call forms", "[api][host]") {
+  // Calls of functions without file ops skip putting the sandbox in force;
+  // one with a file op (here save_npy) must not. The path is checked when
+  // the module loads (it is under the working directory then); at the call
+  // it leads outside through a symbolic link made in between.
+  std::string link = "ptl_host_call_link_" + std::to_string(::getpid());
+  ptl::Engine e;
+  ptl::Module mod = e.load_string("fn dump(x: f32[2]) -> f32 {\n  save_npy(\"" + link +
+                                      "/x.npy\", x)\n  return sum(x)\n}\n",
+                                  "dump.ptl");
+  ptl::Function dump = mod.function("dump");
+  std::vector<float> x = {1, 2};
+  std::vector<ptl::Value> args = {ptl::Tensor::view(x.data(), {2})};
+  std::vector<ptl::Tensor> out = dump.make_outputs(args); // specialised and compiled here
+  fs::create_directory_symlink("/ptl_no_such_dir", link);
+  struct Unlink {
+    std::string path;
+    ~Unlink() { fs::remove(path); }
+  } unlink{link};
+  CHECK_THROWS_WITH(dump.call(args), Catch::Contains("outside the directories"));
+  CHECK_THROWS_WITH(dump.call_into(args, out), Catch::Contains("outside the directories"));
 }
 
 TEST_CASE("call_into with the interpreter gives the JIT's results", "[api][host]") {
