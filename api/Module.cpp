@@ -16,6 +16,13 @@
 // interpreter), once per generated text: programs are cached by it, so a
 // second call with the same argument types goes straight to native code.
 // Everything a program does is therefore exactly what PTL source does.
+// Calls of the user's functions are compiled to native code; the other
+// requests (make, param, set_param, save, load) run in the interpreter,
+// which costs no LLVM compilation (make's seed is an argument, so one
+// program serves every seed). A ptl::Function remembers the
+// specialisations it met in lock-free slots (FunctionImpl, Spec): a repeated
+// call matches its argument types without building text, and call_into runs
+// the native entry straight on the host's buffers (no allocation).
 // Host strings enter the generated text only through the checks of
 // api/GeneratedSource.h, and a model passed in must be of the called
 // module's type of its name (checkModelsMatch), not only of that name.

@@ -222,6 +222,7 @@ def host_call(opts):
         for label, j in res["torch"].items():
             lines.append(f"  ratio {label} / ptl call_into: {fmt(j['ns_per_call_min'] / fast['ns_per_call_min'])} "
                          f"(fastest tenth), {fmt(j['p50_ns'] / fast['p50_ns'])} (p50)")
+        lines.append(f"  (a clock read costs {fmt(fast['timer_ns'], 3)} ns here: p50 and p99 include one)")
     elif not opts.host_call_torch:
         lines.append("  (no LibTorch baseline: see bench/run.sh's message)")
     return res, lines
@@ -429,12 +430,13 @@ def main():
     gemm = ptl_gemm(opts)
     sys.stdout.flush()
     print(flush=True)
-    print(f"PTL: {opts.ptlc} run {' '.join(opts.ptlc_arg) or '(native code, the default engine)'} "
+    if names:
+        print(f"PTL: {opts.ptlc} run {' '.join(opts.ptlc_arg) or '(native code, the default engine)'} "
           f"(float matrix products: {gemm}); PTL --threads 1, "
           f"and for the workloads with a map also ptlc's default (all {os.cpu_count()} cores; the ratio uses the faster); "
           f"PyTorch {torch_version or 'not run'}; times in ms per step (min over repeats)")
-    print(tab)
-    print()
+        print(tab)
+        print()
     for line in extra:
         print(line)
     sys.stdout.flush()

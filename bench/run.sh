@@ -76,7 +76,8 @@ fi
 if [[ " ${PASS[*]} " != *" --no-torch "* ]]; then
   TORCH_INC=/usr/include/torch/csrc/api/include
   if [ -f "$TORCH_INC/torch/torch.h" ]; then
-    # torch.h takes a minute or two to compile: only when the source changed.
+    # torch.h takes a minute or two to compile: only when the source (or the shared timing header) changed.
+    [ "$ROOT/bench/cpp/host_call_timing.h" -nt "$WORK/host_call_torch" ] && rm -f "$WORK/host_call_torch"
     if build_if_stale "$WORK/alloc_count.o" "$ROOT/bench/cpp/alloc_count.c" gcc -O2 -c "$ROOT/bench/cpp/alloc_count.c" &&
        build_if_stale "$WORK/host_call_torch" "$ROOT/bench/cpp/host_call_torch.cpp" \
          g++ -O2 -march=native -std=c++17 -I"$TORCH_INC" "$ROOT/bench/cpp/host_call_torch.cpp" "$WORK/alloc_count.o" \
