@@ -29,11 +29,7 @@ namespace ptl::backend {
 
 namespace {
 using EntryFn = int32_t (*)(ExecContext *, void *const *, void *const *);
-
-struct CompiledFunction {
-  EntryFn entry = nullptr;
-  std::vector<ir::Type> params, results;
-};
+using CompiledFunction = Engine::Entry;
 
 /// The modules a program is compiled in, each in a context of its own.
 struct Parts {
@@ -116,29 +112,39 @@ struct Engine::Impl {
   struct CallState {
     ExecContext ctx;
     std::unique_ptr<ir::Interpreter> host;
+    std::atomic<bool> inUse{false}; ///< a call runs in it (requestStop stops those)
   };
-  std::mutex poolMutex;
-  std::vector<std::unique_ptr<CallState>> idle;   ///< free call states
-  std::vector<CallState *> busy;                  ///< in use (for requestStop)
+  /// The pool. A call takes the `spare` state without a lock (the common
+  /// case: one call at a time, or calls in turn); only when it is taken do
+  /// calls take the mutex and use `idle`, making a new state if none is free.
+  std::atomic<CallState *> spare{nullptr};
+  std::mutex poolMutex;                          ///< guards idle and all
+  std::vector<CallState *> idle;                 ///< free call states besides `spare`
+  std::vector<std::unique_ptr<CallState>> all;   ///< every state made (owned here)
 
   /// A call state for one call (made on first need, then reused).
   CallState *acquire() {
-    std::lock_guard<std::mutex> lock(poolMutex);
-    std::unique_ptr<CallState> s;
-    if (!idle.empty()) {
-      s = std::move(idle.back());
-      idle.pop_back();
-    } else {
-      s = std::make_unique<CallState>();
-      s->host = std::make_unique<ir::Interpreter>(*module, opts.host);
+    CallState *s = spare.exchange(nullptr, std::memory_order_acquire);
+    if (!s) {
+      std::lock_guard<std::mutex> lock(poolMutex);
+      if (!idle.empty()) {
+        s = idle.back();
+        idle.pop_back();
+      } else {
+        all.push_back(std::make_unique<CallState>());
+        s = all.back().get();
+        s->host = std::make_unique<ir::Interpreter>(*module, opts.host);
+      }
     }
-    busy.push_back(s.get());
-    return s.release();
+    s->inUse.store(true, std::memory_order_relaxed);
+    return s;
   }
   void release(CallState *s) {
+    s->inUse.store(false, std::memory_order_relaxed);
+    CallState *none = nullptr;
+    if (spare.compare_exchange_strong(none, s, std::memory_order_release)) return;
     std::lock_guard<std::mutex> lock(poolMutex);
-    busy.erase(std::find(busy.begin(), busy.end(), s));
-    idle.emplace_back(s);
+    idle.push_back(s);
   }
 
   RuntimeLoc runtimeLoc(int32_t site) const {
@@ -214,8 +220,8 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
     I.added = true;
     for (const ir::Function *f : fns) {
       CompiledFunction cf;
-      cf.entry = reinterpret_cast<EntryFn>(I.jit->lookup(entrySymbol(prefix, f->name()), error));
-      if (!cf.entry) return nullptr;
+      cf.fn = reinterpret_cast<EntryFn>(I.jit->lookup(entrySymbol(prefix, f->name()), error));
+      if (!cf.fn) return nullptr;
       for (unsigned i = 0; i < f->body().numArguments(); ++i) cf.params.push_back(f->body().argument(i)->type());
       cf.results = f->resultTypes();
       I.compiled[f->name()] = std::move(cf);
@@ -228,7 +234,8 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
 
 void Engine::requestStop() {
   std::lock_guard<std::mutex> lock(impl_->poolMutex);
-  for (Impl::CallState *s : impl_->busy) s->host->requestStop();
+  for (auto &s : impl_->all)
+    if (s->inUse.load(std::memory_order_relaxed)) s->host->requestStop();
 }
 
 const std::vector<std::vector<std::string>> &Engine::compiledParts() const { return impl_->parts; }
@@ -267,6 +274,16 @@ std::vector<Tensor> Engine::call(const std::string &function, const std::vector<
     results.push_back(Tensor::zeros(t.dtype, t.shape));
     resPtrs.push_back(results.back().raw());
   }
+  callInto(f, argPtrs.data(), resPtrs.data());
+  return results;
+}
+
+const Engine::Entry *Engine::entry(const std::string &function) const {
+  auto it = impl_->compiled.find(function);
+  return it == impl_->compiled.end() ? nullptr : &it->second;
+}
+
+void Engine::callInto(const Entry &f, void *const *args, void *const *results) {
   Impl::CallState *state = impl_->acquire();
   struct Release {
     Impl &impl;
@@ -279,7 +296,7 @@ std::vector<Tensor> Engine::call(const std::string &function, const std::vector<
   ctx.sites = &impl_->sites;
   ctx.out = impl_->opts.out ? impl_->opts.out : &std::cout;
   ctx.host = &host;
-  int32_t status = f.entry(&ctx, argPtrs.data(), resPtrs.data());
+  int32_t status = f.fn(&ctx, args, results);
   if (status != 0 || ctx.failed) {
     // A fault leaves the train loops it was in: end them as the
     // interpreter's unwinding does (finish the progress line, close the log,
@@ -290,7 +307,6 @@ std::vector<Tensor> Engine::call(const std::string &function, const std::vector<
     ctx.reset();
     throw RuntimeFault(msg, loc);
   }
-  return results;
 }
 
 bool emitNative(const ir::Module &m, int optLevel, NativeStage stage, std::ostream &os, std::string &error) {

@@ -35,6 +35,8 @@
 
 namespace ptl::backend {
 
+struct ExecContext;
+
 struct EngineOptions {
   std::ostream *out = nullptr; ///< destination of `print` (null: std::cout)
   int optLevel = 2;            ///< LLVM pipeline level, 0..3
@@ -80,6 +82,21 @@ public:
   /// types) and returns its results. Throws RuntimeFault, with the failing
   /// op's location where there is one.
   std::vector<Tensor> call(const std::string &function, const std::vector<Tensor> &args);
+
+  /// A compiled function's entry point and signature, found once by name
+  /// for callers that call it many times (callInto).
+  struct Entry {
+    int32_t (*fn)(ExecContext *, void *const *, void *const *) = nullptr;
+    std::vector<ir::Type> params, results; ///< the flat argument and result types
+  };
+  /// The entry of compiled `function`, or null if it is not compiled.
+  const Entry *entry(const std::string &function) const;
+  /// Calls `e` (an entry of this engine) on argument buffers `args` and
+  /// writes its results into `results`, buffers of e.results' types that
+  /// the caller owns (they need not be zeroed; they must not overlap the
+  /// arguments). The caller has checked the buffers' types. Allocates
+  /// nothing in steady state. Throws RuntimeFault as call() does.
+  void callInto(const Entry &e, void *const *args, void *const *results);
 
   /// Asks the running `train` loops (of every call in flight) to stop after
   /// their current step, as Ctrl-C does (ir::Interpreter::requestStop; safe from another thread).

@@ -191,6 +191,43 @@ def torch_best(res):
     return res[k]["step_ms_min"], k
 
 
+# ---- host_call: a C++ host calling a tiny function -------------------------------------
+def run_host_call(binary, calls):
+    """The BENCH_JSON lines of bench/cpp/host_call*.cpp, by label."""
+    p = subprocess.run([binary, str(calls)], capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError(f"{binary} failed:\n{p.stdout}{p.stderr}")
+    out = {}
+    for m in re.finditer(r"^BENCH_JSON (.*)$", p.stdout, re.M):
+        j = json.loads(m.group(1))
+        out[j["label"]] = j
+    return out
+
+
+def host_call(opts):
+    """PTL's call_into and call, and LibTorch's two forms, of y = x * w + b on
+    4 floats; returns (results, report lines)."""
+    calls = opts.host_call_calls or (10_000 if opts.quick else 1_000_000)
+    res = {"calls": calls, "ptl": run_host_call(opts.host_call, calls)}
+    if opts.host_call_torch:
+        res["torch"] = run_host_call(opts.host_call_torch, calls)
+    lines = [f"host_call: y = x * w + b on f32[4], {calls} calls each; ns/call (mean / fastest tenth), "
+             "p50 and p99 of calls timed one by one (each with a clock read), heap allocations per call"]
+    rows = list(res["ptl"].items()) + list(res.get("torch", {}).items())
+    for label, j in rows:
+        lines.append(f"  {label:<18} {fmt(j['ns_per_call'], 4):>8} / {fmt(j['ns_per_call_min'], 4):>8} ns   "
+                     f"p50 {fmt(j['p50_ns'], 4):>7}  p99 {fmt(j['p99_ns'], 4):>7} ns   allocs {fmt(j['allocs_per_call'], 3)}")
+    fast = res["ptl"].get("ptl call_into")
+    if fast and res.get("torch"):
+        for label, j in res["torch"].items():
+            lines.append(f"  ratio {label} / ptl call_into: {fmt(j['ns_per_call_min'] / fast['ns_per_call_min'])} "
+                         f"(fastest tenth), {fmt(j['p50_ns'] / fast['p50_ns'])} (p50)")
+        lines.append(f"  (a clock read costs {fmt(fast['timer_ns'], 3)} ns here: p50 and p99 include one)")
+    elif not opts.host_call_torch:
+        lines.append("  (no LibTorch baseline: see bench/run.sh's message)")
+    return res, lines
+
+
 # ---- C++ floor ------------------------------------------------------------------------
 def run_floor(opts, name, w, n, coretype=None, products=False):
     """The C++ floor's step (or, with products, only its matrix products)."""
@@ -332,6 +369,9 @@ def main():
     ap.add_argument("--threads", default="1,2", help="PyTorch thread counts")
     ap.add_argument("--out", help="JSON output (default bench/results.json; --quick: $TMPDIR)")
     ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--host-call", help="the host_call binary (omit to skip the host_call benchmark)")
+    ap.add_argument("--host-call-torch", help="host_call_torch, its LibTorch baseline")
+    ap.add_argument("--host-call-calls", type=int, help="calls per form (default 10^6; --quick 10^4)")
     opts = ap.parse_args()
     opts.threads = [int(t) for t in opts.threads.split(",")]
     opts.ptl_repeats = opts.ptl_repeats or (1 if opts.quick else 3)
@@ -343,6 +383,8 @@ def main():
                     else os.path.join(HERE, "results.json"))
     steps = QUICK if opts.quick else FULL
     names = opts.only.split(",") if opts.only else ORDER
+    run_host = opts.host_call and (not opts.only or "host_call" in names)
+    names = [n for n in names if n != "host_call"]
     for n in names:
         if n not in steps:
             ap.error(f"unknown workload {n}")
@@ -379,17 +421,22 @@ def main():
                 q["torch"] = run_torch(opts, "maml_sine", ["--variant", "batched", "--quality", opts.quality_steps,
                                                            "--seed", 0] + (["--first-order"] if name.endswith("_fo") else []), 1)
 
+    host = None
+    if run_host:
+        log("bench: host_call: a C++ host calling a tiny function (PTL, and LibTorch if built)")
+        host = host_call(opts)
     tab = table(results, opts)
-    extra = notes(results)
+    extra = notes(results) + (host[1] if host else [])
     gemm = ptl_gemm(opts)
     sys.stdout.flush()
     print(flush=True)
-    print(f"PTL: {opts.ptlc} run {' '.join(opts.ptlc_arg) or '(native code, the default engine)'} "
+    if names:
+        print(f"PTL: {opts.ptlc} run {' '.join(opts.ptlc_arg) or '(native code, the default engine)'} "
           f"(float matrix products: {gemm}); PTL --threads 1, "
           f"and for the workloads with a map also ptlc's default (all {os.cpu_count()} cores; the ratio uses the faster); "
           f"PyTorch {torch_version or 'not run'}; times in ms per step (min over repeats)")
-    print(tab)
-    print()
+        print(tab)
+        print()
     for line in extra:
         print(line)
     sys.stdout.flush()
@@ -404,6 +451,7 @@ def main():
         "protocol": {"ptl_repeats": opts.ptl_repeats, "torch_repeats": opts.torch_repeats, "threads": opts.threads},
         "wall_s": time.time() - t_start,
         "workloads": results,
+        "host_call": host[0] if host else None,
         "table": tab,
         "notes": extra,
     }

@@ -7,11 +7,15 @@
 #   bash bench/run.sh --only mlp_train,tiny_mlp
 #   bash bench/run.sh --ptlc PATH      use this ptlc instead of building ./build/ptlc
 #   bash bench/run.sh --work DIR       where the C++ floor and helpers are built (default BUILD_DIR/bench)
+#   bash bench/run.sh --only host_call the host_call benchmark alone (C++ host calls, PTL vs LibTorch)
 # Other options are passed to bench/harness.py (--help lists them).
 #
 # Builds what it needs: ptlc (Release, in $BUILD_DIR, default ./build) unless
-# --ptlc is given; bench/cpp/mlp_floor.cpp (g++ -O3 -march=native, OpenBLAS) and
-# the allocation counter bench/cpp/alloc_count.c. Needs Debian's /usr/bin/python3
+# --ptlc is given (and then also the host_call benchmark, which links libptl;
+# with --ptlc, pass --host-call BINARY to run it); bench/cpp/mlp_floor.cpp
+# (g++ -O3 -march=native, OpenBLAS); the allocation counter bench/cpp/alloc_count.c;
+# bench/cpp/host_call_torch.cpp, host_call's LibTorch baseline, where
+# Debian's libtorch-dev is installed (skipped with a message otherwise). Needs Debian's /usr/bin/python3
 # (standard library only); PyTorch is used only if /usr/bin/python3 can import it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +39,11 @@ if [ -z "$PTLC" ]; then
   fi
   cmake --build "$BUILD_DIR" --target ptlc >&2
   PTLC=$BUILD_DIR/ptlc
+  if cmake --build "$BUILD_DIR" --target host_call >&2; then
+    PASS+=(--host-call "$BUILD_DIR/bench/host_call")
+  else
+    echo "bench: could not build host_call; skipping the host_call benchmark" >&2
+  fi
 fi
 [ -x "$PTLC" ] || { echo "bench: no ptlc at $PTLC" >&2; exit 1; }
 
@@ -61,6 +70,25 @@ elif build_if_stale "$WORK/alloc_count.so" "$ROOT/bench/cpp/alloc_count.c" \
   EXTRA+=(--alloc-so "$WORK/alloc_count.so")
 else
   echo "bench: could not build the allocation counter; skipping heap counts" >&2
+fi
+
+# host_call's LibTorch baseline (not with --no-torch).
+if [[ " ${PASS[*]} " != *" --no-torch "* ]]; then
+  TORCH_INC=/usr/include/torch/csrc/api/include
+  if [ -f "$TORCH_INC/torch/torch.h" ]; then
+    # torch.h takes a minute or two to compile: only when the source (or the shared timing header) changed.
+    [ "$ROOT/bench/cpp/host_call_timing.h" -nt "$WORK/host_call_torch" ] && rm -f "$WORK/host_call_torch"
+    if build_if_stale "$WORK/alloc_count.o" "$ROOT/bench/cpp/alloc_count.c" gcc -O2 -c "$ROOT/bench/cpp/alloc_count.c" &&
+       build_if_stale "$WORK/host_call_torch" "$ROOT/bench/cpp/host_call_torch.cpp" \
+         g++ -O2 -march=native -std=c++17 -I"$TORCH_INC" "$ROOT/bench/cpp/host_call_torch.cpp" "$WORK/alloc_count.o" \
+           -ltorch -ltorch_cpu -lc10; then
+      PASS+=(--host-call-torch "$WORK/host_call_torch")
+    else
+      echo "bench: could not build host_call_torch; the host_call benchmark runs without its LibTorch baseline" >&2
+    fi
+  else
+    echo "bench: no LibTorch (apt-get install libtorch-dev, or scripts/setup.sh --tests): the host_call benchmark runs without its LibTorch baseline" >&2
+  fi
 fi
 
 exec /usr/bin/python3 "$ROOT/bench/harness.py" --ptlc "$PTLC" --work "$WORK" "${EXTRA[@]}" "${PASS[@]}"

@@ -239,6 +239,7 @@ EntryResult Elaborator::elabEntry(const EntryRequest &req, const ast::Program &m
   r.ok = true;
   r.irName = lastInstance_->fn->name();
   for (const SType &t : types) r.params.push_back(t.describe());
+  for (const ast::FnParam &p : callee->second->params) r.paramNames.push_back(p.name);
   r.result = lastInstance_->result.describe();
   return r;
 }

@@ -112,6 +112,7 @@ struct EntryResult {
   bool ok = false;
   std::string irName;             ///< the specialisation's IR function
   std::vector<HostType> params;   ///< the argument types, as requested
+  std::vector<std::string> paramNames; ///< the function's parameter names, in order
   HostType result;
 };
 

@@ -11,9 +11,10 @@ PKGS=(antlr4 libantlr4-runtime-dev catch2 llvm-19-dev llvm-19-tools libzstd-dev 
 TEST_PKGS=(python3 python3-numpy  # tests/reference: NumPy reference outputs of the examples
            python3-torch          # tests/gradcheck: PyTorch reference gradients (~30 s to
                                   # install, ~610 MB on disk; those tests SKIP without it)
-           libopenblas-dev)       # bench/: the C++ + BLAS floor links it, and it makes
+           libopenblas-dev        # bench/: the C++ + BLAS floor links it, and it makes
                                   # libblas.so.3 OpenBLAS (else python3-torch runs on the
                                   # reference BLAS, ~20x slower; bench/README.md)
+           libtorch-dev)          # bench/: host_call's LibTorch C++ baseline (skipped without it)
 case "${1:-}" in
   --tests) PKGS+=("${TEST_PKGS[@]}") ;;
   "") ;;

@@ -7,6 +7,9 @@
  * the steady-state number of heap allocations per step, whatever the engine.
  *
  *   gcc -O2 -shared -fPIC -o alloc_count.so alloc_count.c
+ *
+ * Linked into a program instead (bench/cpp/host_call*.cpp), it counts that
+ * program's allocations, and ptl_alloc_count() reads the count so far.
  *   LD_PRELOAD=./alloc_count.so PTL_ALLOC_COUNT_FILE=out.txt ptlc run ...
  *
  *===----------------------------------------------------------------------===*/
@@ -27,6 +30,9 @@ extern void *__libc_memalign(size_t, size_t);
 static unsigned long long count;
 
 #define COUNT() __atomic_fetch_add(&count, 1, __ATOMIC_RELAXED)
+
+/* The allocations counted so far (for programs that link this file). */
+unsigned long long ptl_alloc_count(void) { return __atomic_load_n(&count, __ATOMIC_RELAXED); }
 
 void *malloc(size_t n) { COUNT(); return __libc_malloc(n); }
 void *calloc(size_t a, size_t b) { COUNT(); return __libc_calloc(a, b); }

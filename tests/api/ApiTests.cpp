@@ -87,10 +87,31 @@ TEST_CASE("views are not copied: the compiled code reads the host's buffer", "[a
   CHECK(copy.toVector<float>() == std::vector<float>{1, 40, 3});
 }
 
-TEST_CASE("integer arguments convert to the function's float parameters", "[api]") {
+TEST_CASE("an argument of another dtype is an error naming it, unless the host asks for conversion", "[api]") {
   std::vector<float> a = {1, 2};
-  ptl::Value r = module().function("scale")(ptl::Tensor::view(a.data(), {2}), int32_t(3));
-  CHECK(r.tensor().toVector<float>() == std::vector<float>{3, 6});
+  std::vector<int32_t> ai = {1, 2};
+  ptl::Function scale = module().function("scale");
+  // An i32 scalar for the f32 parameter k (position 2).
+  try {
+    scale(ptl::Tensor::view(a.data(), {2}), int32_t(3));
+    FAIL("an i32 was accepted for an f32 parameter");
+  } catch (const ptl::RuntimeError &e) {
+    CHECK_THAT(e.what(), Catch::Contains("argument 2 'k' is i32, the parameter is f32"));
+    CHECK_THAT(e.what(), Catch::Contains("with_conversion"));
+  }
+  // An i32 tensor for the f32[N] parameter x (position 1), in both call forms.
+  std::vector<ptl::Value> args = {ptl::Tensor::view(ai.data(), {2}), 3.0f};
+  std::vector<ptl::Tensor> out = {ptl::Tensor::zeros(ptl::DType::F32, {2})};
+  CHECK_THROWS_WITH(scale.call(args), Catch::Contains("argument 1 'x' is i32[2], the parameter is f32[2]"));
+  CHECK_THROWS_WITH(scale.call_into(args, out), Catch::Contains("argument 1 'x' is i32[2], the parameter is f32[2]"));
+  // Asked for, the conversion is PTL's.
+  ptl::Function converting = scale.with_conversion();
+  CHECK(converting(ptl::Tensor::view(a.data(), {2}), int32_t(3)).tensor().toVector<float>() == std::vector<float>{3, 6});
+  converting.call_into(args, out);
+  CHECK(out[0].toVector<float>() == std::vector<float>{3, 6});
+  // The function itself still refuses, and works with the right dtypes.
+  CHECK_THROWS_AS(scale(ptl::Tensor::view(a.data(), {2}), int32_t(3)), ptl::RuntimeError);
+  CHECK(scale(ptl::Tensor::view(a.data(), {2}), 3.0f).tensor().toVector<float>() == std::vector<float>{3, 6});
 }
 
 TEST_CASE("tuple results come back as tuples", "[api]") {

@@ -19,7 +19,8 @@
 // not compile, RuntimeError for arguments that do not fit a function, a
 // failed `constrain ... check`, an out-of-range index or a file error. The
 // engine survives every one of them. Calls are thread-safe: several threads
-// may call functions of one module at once.
+// may call functions of one module, even one Function, at once (the whole
+// contract is in docs/embedding.md, "Threads").
 //
 // This header exposes no LLVM or ANTLR type; it needs only <ptl/tensor.hpp>
 // and the standard library. Link with ptl::ptl (find_package(ptl)).
@@ -42,6 +43,7 @@ namespace ptl {
 namespace detail {
 struct EngineImpl;
 struct ModuleImpl;
+struct FunctionImpl;
 struct ValueData;
 struct Access;
 } // namespace detail
@@ -152,32 +154,57 @@ private:
   std::shared_ptr<detail::ValueData> d_;
 };
 
-/// A function of a module, callable like a C++ function.
+/// A function of a module, callable like a C++ function. Cheap to copy;
+/// copies share the specialisations found so far. One Function may be
+/// called from several threads at once (docs/embedding.md, Threads).
 class Function {
 public:
   /// Calls the function; arguments convert to Value (tensors, models,
   /// scalars). Returns its result (a tuple for several results).
   template <class... Args> Value operator()(const Args &...args) const { return call({Value(args)...}); }
   Value call(const std::vector<Value> &args) const;
-  const std::string &name() const { return name_; }
+
+  /// The fast call form: calls the function with `args` and writes its
+  /// results into `outputs`, tensors the caller allocated once (see
+  /// make_outputs) -- one per result tensor: a tuple result is its elements
+  /// in order, a model result its stored leaves in path order. Their data
+  /// is overwritten (it need not be zeroed); they must not overlap the
+  /// arguments. A call whose argument types were seen before compiles
+  /// nothing and, with the JIT, makes no heap allocation. Throws
+  /// RuntimeError if an output's dtype or shape is not the result's.
+  void call_into(const std::vector<Value> &args, std::vector<Tensor> &outputs) const;
+  /// Zero-filled tensors of the result types of a call with `args`
+  /// (specialising the function for them): the `outputs` of call_into.
+  std::vector<Tensor> make_outputs(const std::vector<Value> &args) const;
+
+  /// This function, but converting an argument whose dtype is not its
+  /// parameter's where a call in PTL would (an i32 tensor or scalar passed
+  /// for an f32 or f64 parameter). Without it such an argument is a
+  /// RuntimeError naming the parameter. Converting calls copy the
+  /// converted arguments (they allocate).
+  Function with_conversion() const;
+
+  const std::string &name() const;
 
 private:
   friend class Module;
-  Function(std::shared_ptr<detail::ModuleImpl> m, std::string name) : module_(std::move(m)), name_(std::move(name)) {}
-  std::shared_ptr<detail::ModuleImpl> module_;
-  std::string name_;
+  explicit Function(std::shared_ptr<detail::FunctionImpl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<detail::FunctionImpl> impl_;
+  bool convert_ = false; ///< with_conversion()
 };
 
 /// A compiled `.ptl` file or source text. Cheap to copy (shared).
 class Module {
 public:
   /// A free function of the file (or of what it imports); throws
-  /// CompileError if there is none of that name.
+  /// CompileError if there is none of that name. A lookup in the names
+  /// found when the module was loaded (it compiles nothing).
   Function function(const std::string &name) const;
   /// A new model value, as `TYPE(seed = seed, path = value, ...)` builds it
   /// in PTL: `type` is a model name with its type arguments, if any
   /// ("RNN", "Linear(1, 40)"); `overrides` set parameters by path in
-  /// constrained coordinates (checked against their domains).
+  /// constrained coordinates (checked against their domains). `seed` must
+  /// fit an i32. Compiled once per type and override types, whatever the seed.
   Value make(const std::string &type, int64_t seed = 0, const std::map<std::string, Value> &overrides = {}) const;
   /// Saves a model as safetensors (stored leaves named by path), as `save` does.
   void save(const std::string &path, const Value &model) const;
