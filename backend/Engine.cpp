@@ -1,16 +1,19 @@
 //===- backend/Engine.cpp - Run IR functions as native code -------------------===//
 //
-// Lowering (CodeGen), the JIT and the run-time context (NativeRuntime) put
-// together. Each engine's symbols get a unique prefix, so any number of
-// engines share the process-wide JIT.
+// Lowering (CodeGen), the code cache, the JIT and the run-time context
+// (NativeRuntime) put together. Each engine's symbols get a prefix unique
+// among the live engines (LivePrefixes), so any number of engines share the
+// process-wide JIT.
 //
 //===----------------------------------------------------------------------===//
 #include "backend/Engine.h"
 
+#include "backend/CodeCache.h"
 #include "backend/CodeGen.h"
 #include "backend/JIT.h"
 #include "backend/NativeRuntime.h"
 #include "backend/Partition.h"
+#include "backend/ProgramKey.h"
 #include "runtime/Errors.h"
 
 #include <llvm/IR/LLVMContext.h>
@@ -23,6 +26,7 @@
 #include <chrono>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace ptl::backend {
@@ -80,6 +84,49 @@ void lowerProgram(const ir::Module &m, const std::vector<const ir::Function *> &
   lowerFunctions(m, fns, prefix, parts.add(jit), sites);
 }
 
+/// The symbol prefix the lowering uses; renamed to the engine's own one
+/// after the program's key is known (renameSymbols).
+const char *const kLoweringPrefix = "ptl.";
+
+/// The symbol prefixes of the engines alive in this process. An engine
+/// takes "BASE." (BASE from its program's key), or "BASE_N." with the
+/// smallest N free if an engine of the same program is alive already, so a
+/// program's prefix is the same in every process that has it once.
+class LivePrefixes {
+public:
+  static LivePrefixes &get() {
+    static LivePrefixes *p = new LivePrefixes; // never destroyed (engines in statics)
+    return *p;
+  }
+  std::string acquire(const std::string &base) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string prefix = base + ".";
+    for (int n = 1; live_.count(prefix); ++n) prefix = base + "_" + std::to_string(n) + ".";
+    live_.insert(prefix);
+    return prefix;
+  }
+  void release(const std::string &prefix) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.erase(prefix);
+  }
+
+private:
+  std::mutex mutex_;
+  std::set<std::string> live_;
+};
+
+/// Renames the functions and globals named after `from` in every part to `to`.
+void renameSymbols(Parts &parts, const std::string &from, const std::string &to) {
+  for (auto &mod : parts.modules) {
+    auto rename = [&](llvm::GlobalValue &g) {
+      llvm::StringRef name = g.getName();
+      if (name.starts_with(from)) g.setName(to + name.drop_front(from.size()).str());
+    };
+    for (llvm::Function &f : *mod) rename(f);
+    for (llvm::GlobalVariable &g : mod->globals()) rename(g);
+  }
+}
+
 /// The JIT shared by all engines, with the runtime symbols defined once.
 JIT *sharedJIT(std::string &error) {
   static std::once_flag once;
@@ -100,6 +147,7 @@ JIT *sharedJIT(std::string &error) {
 
 struct Engine::Impl {
   JIT *jit = nullptr;
+  std::string prefix; ///< of this engine's symbols (LivePrefixes), empty if none
   JIT::ModuleKey key = 0;
   bool added = false;
   EngineOptions opts;
@@ -159,6 +207,16 @@ Engine::~Engine() {
     std::string error;
     impl_->jit->removeModule(impl_->key, error); // nothing useful to do on failure
   }
+  if (impl_ && !impl_->prefix.empty()) LivePrefixes::get().release(impl_->prefix);
+}
+
+const char *cacheOutcomeName(CacheOutcome c) {
+  switch (c) {
+  case CacheOutcome::Hit: return "hit";
+  case CacheOutcome::Miss: return "miss";
+  case CacheOutcome::Off: break;
+  }
+  return "off";
 }
 
 std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions &opts, std::string &error) {
@@ -177,38 +235,66 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
   std::unique_ptr<Engine> engine(new Engine(std::move(impl)));
   Impl &I = *engine->impl_;
   if (!fns.empty()) {
-    static std::atomic<uint64_t> counter{0};
-    std::string prefix = "ptl" + std::to_string(counter++) + ".";
     // Lower the program into one module, or into parts (one per core) each
-    // with a module and context of its own; then optimise and compile the
-    // parts at once, one thread each.
+    // with a module and context of its own.
     Parts parts;
     size_t partsWanted = opts.compileThreads > 0
                              ? (size_t)opts.compileThreads
                              : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 4);
-    lowerProgram(m, fns, prefix, partsWanted, *I.jit, I.sites, parts);
+    lowerProgram(m, fns, kLoweringPrefix, partsWanted, *I.jit, I.sites, parts);
     std::vector<std::unique_ptr<llvm::Module>> &modules = parts.modules;
+    for (auto &mod : modules) verifyLowered(*mod);
+    // The program's key (before any LLVM pass) names its symbols and its
+    // cache entry; without the cache a counter names them.
+    CodeCache cache(opts.cache);
+    bool useCache = cache.enabled() && !opts.irOut;
+    CacheKey program{};
+    std::string base;
+    if (useCache) {
+      std::vector<const llvm::Module *> lowered;
+      for (auto &mod : modules) lowered.push_back(mod.get());
+      program = programKey(lowered, *I.jit, opts.optLevel);
+      base = "ptl" + keyHex(program).substr(0, 16);
+    } else {
+      static std::atomic<uint64_t> counter{0};
+      base = "ptl" + std::to_string(counter++);
+    }
+    I.prefix = LivePrefixes::get().acquire(base);
+    renameSymbols(parts, kLoweringPrefix, I.prefix);
+    const std::string &prefix = I.prefix;
     for (auto &mod : modules) {
-      verifyLowered(*mod);
       I.parts.emplace_back();
       for (const llvm::Function &f : *mod)
         if (!f.isDeclaration()) I.parts.back().push_back(f.getName().str());
     }
-    std::vector<std::string> objects(modules.size()), errors(modules.size());
-    std::vector<char> ok(modules.size(), 0);
-    auto compile = [&](size_t p) { ok[p] = I.jit->compileObject(*modules[p], opts.optLevel, objects[p], errors[p]); };
-    std::vector<std::thread> threads;
-    for (size_t p = 1; p < modules.size(); ++p) threads.emplace_back(compile, p);
-    compile(0);
-    for (std::thread &t : threads) t.join();
-    for (size_t p = 0; p < modules.size(); ++p)
-      if (!ok[p]) {
-        error = errors[p];
-        return nullptr;
+    // A hit skips optimisation and code generation; else optimise and
+    // compile the parts at once, one thread each, and store the objects.
+    CacheKey entry = useCache ? entryKey(program, prefix) : CacheKey{};
+    std::vector<std::string> objects;
+    if (useCache && cache.load(entry, objects) && objects.size() == modules.size()) {
+      engine->cacheOutcome_ = CacheOutcome::Hit;
+    } else {
+      objects.assign(modules.size(), std::string());
+      std::vector<std::string> errors(modules.size());
+      std::vector<char> ok(modules.size(), 0);
+      auto compile = [&](size_t p) { ok[p] = I.jit->compileObject(*modules[p], opts.optLevel, objects[p], errors[p]); };
+      std::vector<std::thread> threads;
+      for (size_t p = 1; p < modules.size(); ++p) threads.emplace_back(compile, p);
+      compile(0);
+      for (std::thread &t : threads) t.join();
+      for (size_t p = 0; p < modules.size(); ++p)
+        if (!ok[p]) {
+          error = errors[p];
+          return nullptr;
+        }
+      if (opts.irOut) {
+        llvm::raw_os_ostream os(*opts.irOut);
+        for (auto &mod : modules) mod->print(os, nullptr);
       }
-    if (opts.irOut) {
-      llvm::raw_os_ostream os(*opts.irOut);
-      for (auto &mod : modules) mod->print(os, nullptr);
+      if (useCache) {
+        cache.store(entry, objects);
+        engine->cacheOutcome_ = CacheOutcome::Miss;
+      }
     }
     if (!I.jit->addObjects(objects, I.key, error)) return nullptr;
     I.added = true;
