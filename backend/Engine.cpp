@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -241,11 +242,16 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
     size_t partsWanted = opts.compileThreads > 0
                              ? (size_t)opts.compileThreads
                              : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 4);
+    using Clock = std::chrono::steady_clock;
+    auto since = [](Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); };
+    auto phase = Clock::now();
     lowerProgram(m, fns, kLoweringPrefix, partsWanted, *I.jit, I.sites, parts);
     std::vector<std::unique_ptr<llvm::Module>> &modules = parts.modules;
     for (auto &mod : modules) verifyLowered(*mod);
     // The program's key (before any LLVM pass) names its symbols and its
     // cache entry; without the cache a counter names them.
+    double lowerMs = since(phase);
+    phase = Clock::now();
     CodeCache cache(opts.cache);
     bool useCache = cache.enabled() && !opts.irOut;
     CacheKey program{};
@@ -269,6 +275,8 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
     }
     // A hit skips optimisation and code generation; else optimise and
     // compile the parts at once, one thread each, and store the objects.
+    double keyMs = since(phase);
+    phase = Clock::now();
     CacheKey entry = useCache ? entryKey(program, prefix) : CacheKey{};
     std::vector<std::string> objects;
     if (useCache && cache.load(entry, objects) && objects.size() == modules.size()) {
@@ -296,6 +304,8 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
         engine->cacheOutcome_ = CacheOutcome::Miss;
       }
     }
+    double objectsMs = since(phase);
+    phase = Clock::now();
     if (!I.jit->addObjects(objects, I.key, error)) return nullptr;
     I.added = true;
     for (const ir::Function *f : fns) {
@@ -305,6 +315,14 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
       for (unsigned i = 0; i < f->body().numArguments(); ++i) cf.params.push_back(f->body().argument(i)->type());
       cf.results = f->resultTypes();
       I.compiled[f->name()] = std::move(cf);
+    }
+    if (useCache) {
+      char line[160];
+      std::snprintf(line, sizeof line, "%s: lower %.1f ms, key %.1f ms, %s %.1f ms, link %.1f ms",
+                    cacheOutcomeName(engine->cacheOutcome_), lowerMs, keyMs,
+                    engine->cacheOutcome_ == CacheOutcome::Hit ? "load" : "optimise+codegen+store", objectsMs,
+                    since(phase));
+      cacheDebug(line);
     }
   }
   engine->compileMs_ =
