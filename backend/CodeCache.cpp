@@ -248,6 +248,11 @@ void CodeCache::store(const CacheKey &key, const std::vector<std::string> &objec
   evict();
 }
 
+void CodeCache::remove(const CacheKey &key) const {
+  std::error_code ec;
+  if (enabled_) fs::remove(entryPath(key), ec);
+}
+
 void CodeCache::evict() const {
   struct Entry {
     fs::path path;

@@ -106,6 +106,8 @@ public:
   /// Stores `objects` under `key` (atomically), then evicts down to the
   /// bound. Failures are ignored (reported only with $PTL_CACHE_DEBUG).
   void store(const CacheKey &key, const std::vector<std::string> &objects) const;
+  /// Deletes `key`'s entry (if any).
+  void remove(const CacheKey &key) const;
   /// Deletes the least recently used entries until the directory holds at
   /// most maxBytes() of them (and leftover temporary files older than an hour).
   void evict() const;

@@ -279,9 +279,7 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
     phase = Clock::now();
     CacheKey entry = useCache ? entryKey(program, prefix) : CacheKey{};
     std::vector<std::string> objects;
-    if (useCache && cache.load(entry, objects) && objects.size() == modules.size()) {
-      engine->cacheOutcome_ = CacheOutcome::Hit;
-    } else {
+    auto compileAll = [&]() {
       objects.assign(modules.size(), std::string());
       std::vector<std::string> errors(modules.size());
       std::vector<char> ok(modules.size(), 0);
@@ -293,7 +291,7 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
       for (size_t p = 0; p < modules.size(); ++p)
         if (!ok[p]) {
           error = errors[p];
-          return nullptr;
+          return false;
         }
       if (opts.irOut) {
         llvm::raw_os_ostream os(*opts.irOut);
@@ -303,18 +301,40 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
         cache.store(entry, objects);
         engine->cacheOutcome_ = CacheOutcome::Miss;
       }
-    }
+      return true;
+    };
+    // Adds the objects to the JIT and finds every function's entry.
+    auto link = [&]() {
+      if (!I.jit->addObjects(objects, I.key, error)) return false;
+      I.added = true;
+      I.compiled.clear();
+      for (const ir::Function *f : fns) {
+        CompiledFunction cf;
+        cf.entry = reinterpret_cast<EntryFn>(I.jit->lookup(entrySymbol(prefix, f->name()), error));
+        if (!cf.entry) return false;
+        for (unsigned i = 0; i < f->body().numArguments(); ++i) cf.params.push_back(f->body().argument(i)->type());
+        cf.results = f->resultTypes();
+        I.compiled[f->name()] = std::move(cf);
+      }
+      return true;
+    };
+    if (useCache && cache.load(entry, objects) && objects.size() == modules.size())
+      engine->cacheOutcome_ = CacheOutcome::Hit;
+    else if (!compileAll())
+      return nullptr;
     double objectsMs = since(phase);
     phase = Clock::now();
-    if (!I.jit->addObjects(objects, I.key, error)) return nullptr;
-    I.added = true;
-    for (const ir::Function *f : fns) {
-      CompiledFunction cf;
-      cf.entry = reinterpret_cast<EntryFn>(I.jit->lookup(entrySymbol(prefix, f->name()), error));
-      if (!cf.entry) return nullptr;
-      for (unsigned i = 0; i < f->body().numArguments(); ++i) cf.params.push_back(f->body().argument(i)->type());
-      cf.results = f->resultTypes();
-      I.compiled[f->name()] = std::move(cf);
+    if (!link()) {
+      if (engine->cacheOutcome_ != CacheOutcome::Hit) return nullptr;
+      // An entry that passed every check yet does not link (written by a
+      // broken build under the same key): drop it and compile afresh.
+      cacheDebug("entry " + keyHex(entry) + " does not link (" + error + "): removed; compiling");
+      cache.remove(entry);
+      std::string ignored;
+      if (I.added) I.jit->removeModule(I.key, ignored);
+      I.added = false;
+      error.clear();
+      if (!compileAll() || !link()) return nullptr;
     }
     if (useCache) {
       char line[160];

@@ -283,3 +283,55 @@ TEST_CASE("Code cache: two live engines of one program coexist, each from the ca
   CHECK(a->compiledParts()[0] != b->compiledParts()[0]);
   CHECK(sameBits(a->call("f", {x})[0], b->call("f", {x})[0]));
 }
+
+TEST_CASE("Code cache: an intact entry whose objects do not link is dropped and recompiled", "[cache][jit]") {
+  auto m = compileSource(kProgram);
+  std::string error;
+  Tensor x = input();
+  std::vector<Tensor> want = Engine::create(*m, EngineOptions{}, error)->call("f", {x});
+  // Entries that pass every check of the format but hold no usable object:
+  // bytes that are not an object file, the first half of the real one, and
+  // another program's object (it links, but defines none of our symbols).
+  std::string foreign;
+  {
+    TempDir other;
+    auto m2 = compileSource("fn g(x: f32[5]) -> f32[5] = x * 3.0\n");
+    REQUIRE(Engine::create(*m2, cached(other.path), error));
+    std::string bytes = readFile(fs::directory_iterator(other.path)->path());
+    CacheKey key;
+    std::memcpy(key.data(), bytes.data() + 16, key.size());
+    std::vector<std::string> objects;
+    std::string why;
+    REQUIRE(decodeCacheEntry(bytes, key, objects, why));
+    foreign = objects.at(0);
+  }
+  for (int kind = 0; kind < 3; ++kind) {
+    INFO((kind == 0 ? "not an object file" : kind == 1 ? "half an object file" : "another program's object"));
+    TempDir dir;
+    {
+      auto e = Engine::create(*m, cached(dir.path), error);
+      REQUIRE(e);
+      REQUIRE(e->cacheOutcome() == CacheOutcome::Miss);
+    }
+    fs::path file = fs::directory_iterator(dir.path)->path();
+    std::string bytes = readFile(file);
+    CacheKey key;
+    std::memcpy(key.data(), bytes.data() + 16, key.size()); // the header's key (CodeCache.h)
+    std::vector<std::string> objects;
+    std::string why;
+    REQUIRE(decodeCacheEntry(bytes, key, objects, why));
+    REQUIRE(objects.size() == 1);
+    objects[0] = kind == 0   ? std::string(objects[0].size(), 'x')
+                 : kind == 1 ? objects[0].substr(0, objects[0].size() / 2)
+                             : foreign;
+    writeFile(file, encodeCacheEntry(key, objects));
+    auto e = Engine::create(*m, cached(dir.path), error);
+    INFO(error);
+    REQUIRE(e);
+    CHECK(e->cacheOutcome() == CacheOutcome::Miss); // recompiled and stored again
+    CHECK(sameBits(e->call("f", {x})[0], want[0]));
+    std::string again = readFile(file);
+    CHECK(decodeCacheEntry(again, key, objects, why));
+    CHECK(again == bytes); // the rebuilt entry is the original one
+  }
+}
