@@ -16,6 +16,7 @@
 #include "backend/ProgramKey.h"
 #include "runtime/Errors.h"
 
+#include <llvm/IR/DebugInfoMetadata.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/raw_os_ostream.h>
@@ -116,15 +117,21 @@ private:
   std::set<std::string> live_;
 };
 
-/// Renames the functions and globals named after `from` in every part to `to`.
+/// Renames the functions and globals named after `from` in every part to
+/// `to`, with the linkage names of their debug information (which debuggers
+/// and profilers match against the symbols).
 void renameSymbols(Parts &parts, const std::string &from, const std::string &to) {
   for (auto &mod : parts.modules) {
-    auto rename = [&](llvm::GlobalValue &g) {
-      llvm::StringRef name = g.getName();
-      if (name.starts_with(from)) g.setName(to + name.drop_front(from.size()).str());
-    };
-    for (llvm::Function &f : *mod) rename(f);
-    for (llvm::GlobalVariable &g : mod->globals()) rename(g);
+    auto renamed = [&](llvm::StringRef name) { return to + name.drop_front(from.size()).str(); };
+    for (llvm::Function &f : *mod) {
+      if (!f.getName().starts_with(from)) continue;
+      f.setName(renamed(f.getName()));
+      if (llvm::DISubprogram *sp = f.getSubprogram())
+        if (sp->getLinkageName().starts_with(from))
+          sp->replaceLinkageName(llvm::MDString::get(mod->getContext(), renamed(sp->getLinkageName())));
+    }
+    for (llvm::GlobalVariable &g : mod->globals())
+      if (g.getName().starts_with(from)) g.setName(renamed(g.getName()));
   }
 }
 
@@ -248,10 +255,10 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
     lowerProgram(m, fns, kLoweringPrefix, partsWanted, *I.jit, I.sites, parts);
     std::vector<std::unique_ptr<llvm::Module>> &modules = parts.modules;
     for (auto &mod : modules) verifyLowered(*mod);
-    // The program's key (before any LLVM pass) names its symbols and its
-    // cache entry; without the cache a counter names them.
     double lowerMs = since(phase);
     phase = Clock::now();
+    // The program's key (before any LLVM pass) names its symbols and its
+    // cache entry; without the cache a counter names them.
     CodeCache cache(opts.cache);
     bool useCache = cache.enabled() && !opts.irOut;
     CacheKey program{};
