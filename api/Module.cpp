@@ -247,6 +247,8 @@ struct ModuleImpl : std::enable_shared_from_this<ModuleImpl> {
     beo.optLevel = opts.opt_level;
     beo.out = opts.out;
     beo.host = interpOptions();
+    beo.cache.enabled = opts.code_cache;
+    beo.cache.dir = opts.code_cache_dir;
     std::string error;
     p.native = backend::Engine::create(*p.module, beo, error);
   }

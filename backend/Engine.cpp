@@ -1,18 +1,22 @@
 //===- backend/Engine.cpp - Run IR functions as native code -------------------===//
 //
-// Lowering (CodeGen), the JIT and the run-time context (NativeRuntime) put
-// together. Each engine's symbols get a unique prefix, so any number of
-// engines share the process-wide JIT.
+// Lowering (CodeGen), the code cache, the JIT and the run-time context
+// (NativeRuntime) put together. Each engine's symbols get a prefix unique
+// among the live engines (LivePrefixes), so any number of engines share the
+// process-wide JIT.
 //
 //===----------------------------------------------------------------------===//
 #include "backend/Engine.h"
 
+#include "backend/CodeCache.h"
 #include "backend/CodeGen.h"
 #include "backend/JIT.h"
 #include "backend/NativeRuntime.h"
 #include "backend/Partition.h"
+#include "backend/ProgramKey.h"
 #include "runtime/Errors.h"
 
+#include <llvm/IR/DebugInfoMetadata.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/raw_os_ostream.h>
@@ -21,8 +25,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace ptl::backend {
@@ -76,6 +82,55 @@ void lowerProgram(const ir::Module &m, const std::vector<const ir::Function *> &
   lowerFunctions(m, fns, prefix, parts.add(jit), sites);
 }
 
+/// The symbol prefix the lowering uses; renamed to the engine's own one
+/// after the program's key is known (renameSymbols).
+const char *const kLoweringPrefix = "ptl.";
+
+/// The symbol prefixes of the engines alive in this process. An engine
+/// takes "BASE." (BASE from its program's key), or "BASE_N." with the
+/// smallest N free if an engine of the same program is alive already, so a
+/// program's prefix is the same in every process that has it once.
+class LivePrefixes {
+public:
+  static LivePrefixes &get() {
+    static LivePrefixes *p = new LivePrefixes; // never destroyed (engines in statics)
+    return *p;
+  }
+  std::string acquire(const std::string &base) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string prefix = base + ".";
+    for (int n = 1; live_.count(prefix); ++n) prefix = base + "_" + std::to_string(n) + ".";
+    live_.insert(prefix);
+    return prefix;
+  }
+  void release(const std::string &prefix) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.erase(prefix);
+  }
+
+private:
+  std::mutex mutex_;
+  std::set<std::string> live_;
+};
+
+/// Renames the functions and globals named after `from` in every part to
+/// `to`, with the linkage names of their debug information (which debuggers
+/// and profilers match against the symbols).
+void renameSymbols(Parts &parts, const std::string &from, const std::string &to) {
+  for (auto &mod : parts.modules) {
+    auto renamed = [&](llvm::StringRef name) { return to + name.drop_front(from.size()).str(); };
+    for (llvm::Function &f : *mod) {
+      if (!f.getName().starts_with(from)) continue;
+      f.setName(renamed(f.getName()));
+      if (llvm::DISubprogram *sp = f.getSubprogram())
+        if (sp->getLinkageName().starts_with(from))
+          sp->replaceLinkageName(llvm::MDString::get(mod->getContext(), renamed(sp->getLinkageName())));
+    }
+    for (llvm::GlobalVariable &g : mod->globals())
+      if (g.getName().starts_with(from)) g.setName(renamed(g.getName()));
+  }
+}
+
 /// The JIT shared by all engines, with the runtime symbols defined once.
 JIT *sharedJIT(std::string &error) {
   static std::once_flag once;
@@ -96,6 +151,7 @@ JIT *sharedJIT(std::string &error) {
 
 struct Engine::Impl {
   JIT *jit = nullptr;
+  std::string prefix; ///< of this engine's symbols (LivePrefixes), empty if none
   JIT::ModuleKey key = 0;
   bool added = false;
   EngineOptions opts;
@@ -165,6 +221,16 @@ Engine::~Engine() {
     std::string error;
     impl_->jit->removeModule(impl_->key, error); // nothing useful to do on failure
   }
+  if (impl_ && !impl_->prefix.empty()) LivePrefixes::get().release(impl_->prefix);
+}
+
+const char *cacheOutcomeName(CacheOutcome c) {
+  switch (c) {
+  case CacheOutcome::Hit: return "hit";
+  case CacheOutcome::Miss: return "miss";
+  case CacheOutcome::Off: break;
+  }
+  return "off";
 }
 
 std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions &opts, std::string &error) {
@@ -183,48 +249,113 @@ std::unique_ptr<Engine> Engine::create(const ir::Module &m, const EngineOptions 
   std::unique_ptr<Engine> engine(new Engine(std::move(impl)));
   Impl &I = *engine->impl_;
   if (!fns.empty()) {
-    static std::atomic<uint64_t> counter{0};
-    std::string prefix = "ptl" + std::to_string(counter++) + ".";
     // Lower the program into one module, or into parts (one per core) each
-    // with a module and context of its own; then optimise and compile the
-    // parts at once, one thread each.
+    // with a module and context of its own.
     Parts parts;
     size_t partsWanted = opts.compileThreads > 0
                              ? (size_t)opts.compileThreads
                              : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 4);
-    lowerProgram(m, fns, prefix, partsWanted, *I.jit, I.sites, parts);
+    using Clock = std::chrono::steady_clock;
+    auto since = [](Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); };
+    auto phase = Clock::now();
+    lowerProgram(m, fns, kLoweringPrefix, partsWanted, *I.jit, I.sites, parts);
     std::vector<std::unique_ptr<llvm::Module>> &modules = parts.modules;
+    for (auto &mod : modules) verifyLowered(*mod);
+    double lowerMs = since(phase);
+    phase = Clock::now();
+    // The program's key (before any LLVM pass) names its symbols and its
+    // cache entry; without the cache a counter names them.
+    CodeCache cache(opts.cache);
+    bool useCache = cache.enabled() && !opts.irOut;
+    CacheKey program{};
+    std::string base;
+    if (useCache) {
+      std::vector<const llvm::Module *> lowered;
+      for (auto &mod : modules) lowered.push_back(mod.get());
+      program = programKey(lowered, *I.jit, opts.optLevel);
+      base = "ptl" + keyHex(program).substr(0, 16);
+    } else {
+      static std::atomic<uint64_t> counter{0};
+      base = "ptl" + std::to_string(counter++);
+    }
+    I.prefix = LivePrefixes::get().acquire(base);
+    renameSymbols(parts, kLoweringPrefix, I.prefix);
+    const std::string &prefix = I.prefix;
     for (auto &mod : modules) {
-      verifyLowered(*mod);
       I.parts.emplace_back();
       for (const llvm::Function &f : *mod)
         if (!f.isDeclaration()) I.parts.back().push_back(f.getName().str());
     }
-    std::vector<std::string> objects(modules.size()), errors(modules.size());
-    std::vector<char> ok(modules.size(), 0);
-    auto compile = [&](size_t p) { ok[p] = I.jit->compileObject(*modules[p], opts.optLevel, objects[p], errors[p]); };
-    std::vector<std::thread> threads;
-    for (size_t p = 1; p < modules.size(); ++p) threads.emplace_back(compile, p);
-    compile(0);
-    for (std::thread &t : threads) t.join();
-    for (size_t p = 0; p < modules.size(); ++p)
-      if (!ok[p]) {
-        error = errors[p];
-        return nullptr;
+    // A hit skips optimisation and code generation; else optimise and
+    // compile the parts at once, one thread each, and store the objects.
+    double keyMs = since(phase);
+    phase = Clock::now();
+    CacheKey entry = useCache ? entryKey(program, prefix) : CacheKey{};
+    std::vector<std::string> objects;
+    auto compileAll = [&]() {
+      objects.assign(modules.size(), std::string());
+      std::vector<std::string> errors(modules.size());
+      std::vector<char> ok(modules.size(), 0);
+      auto compile = [&](size_t p) { ok[p] = I.jit->compileObject(*modules[p], opts.optLevel, objects[p], errors[p]); };
+      std::vector<std::thread> threads;
+      for (size_t p = 1; p < modules.size(); ++p) threads.emplace_back(compile, p);
+      compile(0);
+      for (std::thread &t : threads) t.join();
+      for (size_t p = 0; p < modules.size(); ++p)
+        if (!ok[p]) {
+          error = errors[p];
+          return false;
+        }
+      if (opts.irOut) {
+        llvm::raw_os_ostream os(*opts.irOut);
+        for (auto &mod : modules) mod->print(os, nullptr);
       }
-    if (opts.irOut) {
-      llvm::raw_os_ostream os(*opts.irOut);
-      for (auto &mod : modules) mod->print(os, nullptr);
+      if (useCache) {
+        cache.store(entry, objects);
+        engine->cacheOutcome_ = CacheOutcome::Miss;
+      }
+      return true;
+    };
+    // Adds the objects to the JIT and finds every function's entry.
+    auto link = [&]() {
+      if (!I.jit->addObjects(objects, I.key, error)) return false;
+      I.added = true;
+      I.compiled.clear();
+      for (const ir::Function *f : fns) {
+        CompiledFunction cf;
+        cf.fn = reinterpret_cast<EntryFn>(I.jit->lookup(entrySymbol(prefix, f->name()), error));
+        if (!cf.fn) return false;
+        for (unsigned i = 0; i < f->body().numArguments(); ++i) cf.params.push_back(f->body().argument(i)->type());
+        cf.results = f->resultTypes();
+        I.compiled[f->name()] = std::move(cf);
+      }
+      return true;
+    };
+    if (useCache && cache.load(entry, objects) && objects.size() == modules.size())
+      engine->cacheOutcome_ = CacheOutcome::Hit;
+    else if (!compileAll())
+      return nullptr;
+    double objectsMs = since(phase);
+    phase = Clock::now();
+    if (!link()) {
+      if (engine->cacheOutcome_ != CacheOutcome::Hit) return nullptr;
+      // An entry that passed every check yet does not link (written by a
+      // broken build under the same key): drop it and compile afresh.
+      cacheDebug("entry " + keyHex(entry) + " does not link (" + error + "): removed; compiling");
+      cache.remove(entry);
+      std::string ignored;
+      if (I.added) I.jit->removeModule(I.key, ignored);
+      I.added = false;
+      error.clear();
+      if (!compileAll() || !link()) return nullptr;
     }
-    if (!I.jit->addObjects(objects, I.key, error)) return nullptr;
-    I.added = true;
-    for (const ir::Function *f : fns) {
-      CompiledFunction cf;
-      cf.fn = reinterpret_cast<EntryFn>(I.jit->lookup(entrySymbol(prefix, f->name()), error));
-      if (!cf.fn) return nullptr;
-      for (unsigned i = 0; i < f->body().numArguments(); ++i) cf.params.push_back(f->body().argument(i)->type());
-      cf.results = f->resultTypes();
-      I.compiled[f->name()] = std::move(cf);
+    if (useCache) {
+      char line[160];
+      std::snprintf(line, sizeof line, "%s: lower %.1f ms, key %.1f ms, %s %.1f ms, link %.1f ms",
+                    cacheOutcomeName(engine->cacheOutcome_), lowerMs, keyMs,
+                    engine->cacheOutcome_ == CacheOutcome::Hit ? "load" : "optimise+codegen+store", objectsMs,
+                    since(phase));
+      cacheDebug(line);
     }
   }
   engine->compileMs_ =

@@ -8,6 +8,14 @@
 // ir::Interpreter::call: run-time errors come back as ptl::RuntimeFault with
 // the .ptl location of the failing op, and the engine stays usable.
 //
+// The optimised objects are kept in the persistent code cache
+// (backend/CodeCache.h, keyed by backend/ProgramKey.h): a program lowered
+// to the same LLVM IR for the same target and options is loaded from it
+// instead of being optimised and compiled again. Symbols are named after a
+// prefix derived from that key ("ptl<16 hex digits>."), with a number added
+// when an engine of the same program is alive in the process, so an object
+// from the cache defines the same names the lowering chose.
+//
 // Ops that touch files (load_npy, save_npy, load_csv, save, load) and the
 // progress report of `train` loops run on the host through the interpreter's
 // own kernels, in an ir::Interpreter the engine keeps for that (with
@@ -22,6 +30,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "backend/CodeCache.h"
 #include "ir/IR.h"
 #include "ir/interp/Interpreter.h"
 #include "runtime/Tensor.h"
@@ -48,6 +57,16 @@ struct EngineOptions {
   /// its baseDir resolves relative file paths and its err receives training
   /// progress (its out is not used: `print` goes to `out` above).
   ir::InterpOptions host;
+  /// The persistent code cache (backend/CodeCache.h): where, whether, how
+  /// big. Not used when irOut is set (the optimised IR is not cached).
+  CodeCacheOptions cache;
+};
+
+/// What the code cache did for an engine.
+enum class CacheOutcome {
+  Off,  ///< not used (disabled, no directory, irOut, or nothing to compile)
+  Miss, ///< compiled, and stored (where the directory is writable)
+  Hit,  ///< loaded from the cache: no LLVM pass or code generation ran
 };
 
 /// The stages `ptlc --emit` can show of native code.
@@ -104,6 +123,8 @@ public:
 
   /// Time spent lowering, optimising and compiling to machine code, in ms.
   double compileMillis() const { return compileMs_; }
+  /// Whether the objects came from the code cache.
+  CacheOutcome cacheOutcome() const { return cacheOutcome_; }
 
   /// The LLVM functions each part of the program was lowered into (one
   /// part unless it was compiled on several threads), by symbol.
@@ -114,6 +135,10 @@ private:
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   double compileMs_ = 0;
+  CacheOutcome cacheOutcome_ = CacheOutcome::Off;
 };
+
+/// "off", "miss" or "hit" (for `ptlc run --stats`).
+const char *cacheOutcomeName(CacheOutcome c);
 
 } // namespace ptl::backend

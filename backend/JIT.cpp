@@ -30,6 +30,7 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
 
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <new>
@@ -92,6 +93,13 @@ std::unique_ptr<JIT> JIT::create(std::string &error) {
   // ~5% faster with 512-bit ones (powerlaw_reparam, rnn_online).
   if (jtmb->getTargetTriple().isX86() && llvm::sys::getHostCPUFeatures().lookup("avx512f"))
     jtmb->getFeatures().AddFeature("prefer-256-bit", false);
+  // The testing knob of JIT.h: features added after the host's win.
+  if (const char *extra = std::getenv("PTL_JIT_FEATURES")) {
+    llvm::SmallVector<llvm::StringRef, 8> features;
+    llvm::StringRef(extra).split(features, ',', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef f : features)
+      if (!f.trim().empty()) jtmb->getFeatures().AddFeature(f.trim());
+  }
   auto impl = std::make_unique<Impl>();
   auto tm = jtmb->createTargetMachine();
   if (!tm) {
@@ -228,5 +236,14 @@ void *JIT::lookup(const std::string &name, std::string &error) {
 }
 
 std::string JIT::cpuName() const { return impl_->tm->getTargetCPU().str(); }
+
+std::string JIT::targetDescription() const {
+  const orc::JITTargetMachineBuilder &b = *impl_->jtmb;
+  std::string s = b.getTargetTriple().str() + " cpu=" + b.getCPU() + " features=" + b.getFeatures().getString();
+  s += " code-model=" + std::to_string(b.getCodeModel() ? (int)*b.getCodeModel() : -1);
+  s += " reloc=" + std::to_string(b.getRelocationModel() ? (int)*b.getRelocationModel() : -1);
+  s += " codegen-level=" + std::to_string((int)impl_->tm->getOptLevel());
+  return s;
+}
 
 } // namespace ptl::backend

@@ -6,7 +6,10 @@
 // they can be removed again), look a symbol up, and make host functions
 // visible to JIT-compiled code explicitly (absolute symbols in the main
 // JITDylib). Modules are optimised with the new pass manager's default
-// per-module pipeline (backend/Optimizer.h). No LLVM type appears here beyond forward declarations; errors
+// per-module pipeline (backend/Optimizer.h). $PTL_JIT_FEATURES (e.g.
+// "-avx512f,-avx2") adds target features to the host's, for testing code
+// without an extension the host has (only ever remove features: code using
+// one the CPU lacks faults). No LLVM type appears here beyond forward declarations; errors
 // come back as strings, never as exceptions thrown through LLVM.
 //
 //===----------------------------------------------------------------------===//
@@ -71,6 +74,10 @@ public:
 
   /// The host CPU the code is compiled for ("znver5").
   std::string cpuName() const;
+  /// Everything about the target that changes the code compiled for it:
+  /// triple, CPU, feature string, code model, relocation model and
+  /// code-generation level, as one line (a part of the code cache's key).
+  std::string targetDescription() const;
 
 private:
   struct Impl;

@@ -69,13 +69,20 @@ def run_ptl(opts, name, args, alloc_file=None, threads=1, env_extra=None):
     if alloc_file:
         env["LD_PRELOAD"] = opts.alloc_so
         env["PTL_ALLOC_COUNT_FILE"] = alloc_file
+    t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=opts.timeout)
+    wall_ms = (time.perf_counter() - t0) * 1e3
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stdout}{p.stderr}")
     m = STATS_RE.search(p.stderr)
     if not m:
         raise RuntimeError(f"no ptlc-stats line from {' '.join(cmd)}:\n{p.stderr}")
-    stats = {k: float(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+    stats = {}
+    for k, v in (kv.split("=", 1) for kv in m.group(1).split()):
+        try:
+            stats[k] = float(v)
+        except ValueError:
+            stats[k] = v  # cache=hit|miss|off
     out = {}
     for k, v in BENCH_RE.findall(p.stdout):
         try:
@@ -85,6 +92,7 @@ def run_ptl(opts, name, args, alloc_file=None, threads=1, env_extra=None):
     if alloc_file:
         with open(alloc_file) as f:
             stats["heap_allocs"] = float(f.read())
+    stats["wall_ms"] = wall_ms
     return stats, out
 
 
@@ -116,6 +124,34 @@ def ptl_measure(opts, name, small, big, n, threads=1, env_extra=None):
         res["heap_allocs_per_step"] = (b["heap_allocs"] - s["heap_allocs"]) / n
         os.unlink(f)
     return res
+
+
+def ptl_compile(opts, name, small):
+    """Cold and warm (code cache) compiles of `name`, each in a process of its
+    own with the workload's warm-up arguments: compile_ms of a run with an
+    empty cache directory (a miss: LLVM optimises and generates code, then
+    stores the objects), compile_ms of the run after it (a hit), and the whole
+    process's wall time of that warm run (start-up, compile, W steps, exit);
+    min over repeats. The cache is a scratch directory under --work."""
+    import shutil
+    cache = os.path.join(opts.work, f"code-cache-{os.getpid()}")
+    cold, warm, wall = [], [], []
+    for _ in range(opts.ptl_repeats):
+        shutil.rmtree(cache, ignore_errors=True)
+        env = {"PTL_CACHE_DIR": cache}
+        c, _ = run_ptl(opts, name, small, env_extra=env)
+        h, _ = run_ptl(opts, name, small, env_extra=env)
+        if "cache" not in c:  # an engine without the code cache (--ptlc-arg=--interp)
+            return None
+        if c.get("cache") != "miss" or h.get("cache") != "hit":
+            raise RuntimeError(f"{name}: expected a cache miss then a hit, got {c.get('cache')}, {h.get('cache')}")
+        cold.append(c["compile_ms"])
+        warm.append(h["compile_ms"])
+        wall.append(h["wall_ms"])
+    shutil.rmtree(cache, ignore_errors=True)
+    return {"cold_compile_ms_min": min(cold), "cold_compile_ms_median": median(cold),
+            "warm_compile_ms_min": min(warm), "warm_compile_ms_median": median(warm),
+            "warm_wall_ms_min": min(wall), "warm_wall_ms_median": median(wall), "args": small}
 
 
 def ptl_workload(opts, name, w, n):
@@ -155,7 +191,9 @@ def torch_available():
 def run_torch(opts, script, args, threads):
     cmd = [PY, os.path.join(TORCH_DIR, script + ".py"), "--threads", str(threads)] + [str(a) for a in args]
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=opts.timeout)
+    wall_ms = (time.perf_counter() - t0) * 1e3
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stdout}{p.stderr}")
     m = re.search(r"^BENCH_JSON (.*)$", p.stdout, re.M)
@@ -257,7 +295,8 @@ def fmt(x, digits=3):
 
 def table(results, opts):
     head = ["workload", "PTL 1T ms/step min", "median", "PTL all cores", "PyTorch 1T", "PyTorch 2T", "ratio PT/PTL",
-            "C++ floor", "PTL/floor", "compile ms", "allocs/step heap (tensor)", "peak RSS MB"]
+            "C++ floor", "PTL/floor", "compile ms cold", "warm (cached)", "warm run wall ms",
+            "allocs/step heap (tensor)", "peak RSS MB"]
     rows = []
     for name in ORDER:
         if name not in results:
@@ -289,11 +328,13 @@ def table(results, opts):
             row += ["-", "-"]
         if p:
             heap = p.get("heap_allocs_per_step")
-            row += [fmt(p["compile_ms_median"]),
-                    f"{fmt(heap) if heap is not None else '-'} ({fmt(p['tensor_allocs_per_step'])})",
+            c = r.get("compile")
+            row += [fmt(c["cold_compile_ms_min"]), fmt(c["warm_compile_ms_min"]), fmt(c["warm_wall_ms_min"])] \
+                if c else ["-", "-", "-"]
+            row += [f"{fmt(heap) if heap is not None else '-'} ({fmt(p['tensor_allocs_per_step'])})",
                     fmt(p["peak_rss_kb"] / 1024)]
         else:
-            row += ["-", "-", "-"]
+            row += ["-"] * 5
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
@@ -400,6 +441,10 @@ def main():
         r = results[name] = {"warmup": w, "steps": n}
         log(f"bench: {name}: PTL (W = {w}, N = {n}, {opts.ptl_repeats} repeats)")
         r["ptl"] = ptl_workload(opts, name, w, n)
+        if not opts.quick or name == names[0]:  # --quick: one program checks the columns
+            small = {"loss_steps": w, "grad_steps": w} if name == "grad_overhead" else {"steps": w}
+            log(f"bench: {name}: cold and warm (code cache) compiles")
+            r["compile"] = ptl_compile(opts, name, small)
         if name in MAP_WORKLOADS:
             log(f"bench: {name}: PTL with ptlc's default threads (all {os.cpu_count()} cores)")
             r["ptl_threads"] = ptl_measure(opts, name, {"steps": w}, {"steps": w + n}, n, threads=None)

@@ -426,3 +426,43 @@ TEST_CASE("a model passed to another module must be of the same type there, not 
   // And the module keeps working.
   CHECK(b.function("get")(b.make("M", 0)).scalar<float>() == Approx(2.0f));
 }
+
+TEST_CASE("code_cache_dir redirects the code cache and code_cache = false turns it off", "[api]") {
+  fs::path root = fs::temp_directory_path() / ("ptl-api-cache-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto entries = [](const fs::path &dir) {
+    size_t n = 0;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().extension() == ".ptlo") ++n;
+    return n;
+  };
+  const char *src = "fn cube(x: f32) -> f32 = x * x * x + 0.5\n";
+  float results[3];
+  {
+    ptl::EngineOptions opts;
+    opts.code_cache_dir = (root / "on").string();
+    ptl::Engine e(opts);
+    results[0] = e.load_string(src, "cube.ptl").function("cube")(1.5f).scalar<float>();
+  }
+  CHECK(entries(root / "on") == 1);
+  {
+    ptl::EngineOptions opts;
+    opts.code_cache_dir = (root / "on").string(); // a hit now
+    ptl::Engine e(opts);
+    results[1] = e.load_string(src, "cube.ptl").function("cube")(1.5f).scalar<float>();
+  }
+  CHECK(entries(root / "on") == 1);
+  {
+    ptl::EngineOptions opts;
+    opts.code_cache = false;
+    opts.code_cache_dir = (root / "off").string();
+    ptl::Engine e(opts);
+    results[2] = e.load_string(src, "cube.ptl").function("cube")(1.5f).scalar<float>();
+  }
+  CHECK_FALSE(fs::exists(root / "off"));
+  CHECK(results[0] == 3.875f);
+  CHECK(results[1] == results[0]);
+  CHECK(results[2] == results[0]);
+  fs::remove_all(root);
+}

@@ -6,6 +6,10 @@
 //                                    (--jit, the default, is accepted too)
 //        [--stats]                   then print timings and counters to stderr (bench/)
 //        [-O0|-O1|-O2|-O3]           LLVM optimisation level of the JIT (default -O2)
+//        [--no-cache]                neither read nor write the code cache
+//                                    ($PTL_CACHE_DIR, else $XDG_CACHE_HOME/ptl or
+//                                    ~/.cache/ptl; bound $PTL_CACHE_MAX_MB, default
+//                                    256; backend/CodeCache.h)
 //   ptlc check FILE                  parse and type/shape-check
 //   ptlc --emit=KIND [-ON] FILE      print a stage: ast, ir, ir-grad, loops, llvm, asm
 //                                    (kEmitKinds below is the one list; -ON for llvm|asm)
@@ -92,6 +96,7 @@ struct DriverOptions {
   bool jit = false;                 ///< `run --jit`: accepted; native code is the default
   bool noPasses = false;            ///< --emit=ir of the IR as elaborated
   bool stats = false;               ///< `run --stats`: one `ptlc-stats:` line on stderr
+  bool noCache = false;             ///< `run --no-cache`: compile without the code cache
   int optLevel = 2;                 ///< -O0..-O3 for the JIT and --emit=llvm|asm
   int threads = 0;                  ///< run --threads: map workers (0: all cores)
   std::vector<std::string> passes;  ///< `opt --pass NAME`
@@ -272,14 +277,18 @@ int cmdEmit(const DriverOptions &o) {
 /// storage allocations and peak bytes during the run, and the process's peak
 /// resident set, as one machine-readable line for bench/run.sh.
 /// With --jit, compile_ms includes the JIT's lowering, optimisation and
-/// code generation, which jit_ms gives alone (-1 for the interpreter).
-void printStats(double compileMs, double runMs, int64_t allocsBefore, double jitMs = -1) {
+/// code generation, which jit_ms gives alone (-1 for the interpreter), and
+/// `cache` says whether the code came from the code cache (hit), was
+/// compiled and stored (miss), or the cache was not used (off).
+void printStats(double compileMs, double runMs, int64_t allocsBefore, double jitMs = -1,
+                const char *cache = nullptr) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::fprintf(stderr, "ptlc-stats: compile_ms=%.3f run_ms=%.3f tensor_allocs=%lld peak_tensor_bytes=%lld peak_rss_kb=%ld",
                compileMs, runMs, (long long)(Tensor::totalAllocations() - allocsBefore),
                (long long)Tensor::peakBytes(), (long)ru.ru_maxrss);
   if (jitMs >= 0) std::fprintf(stderr, " jit_ms=%.3f", jitMs);
+  if (cache) std::fprintf(stderr, " cache=%s", cache);
   std::fprintf(stderr, "\n");
 }
 
@@ -304,6 +313,7 @@ int cmdRun(const DriverOptions &o) {
     backend::EngineOptions eo;
     eo.optLevel = o.optLevel;
     eo.host = io;
+    eo.cache.enabled = !o.noCache;
     std::unique_ptr<backend::Engine> engine = backend::Engine::create(*m, eo, error);
     if (!engine) {
       std::cerr << "ptlc: note: the JIT is unavailable (" << error << "); using the interpreter\n";
@@ -322,7 +332,8 @@ int cmdRun(const DriverOptions &o) {
         return 1;
       }
       std::cout.flush();
-      if (o.stats) printStats(ms(t0, t2), ms(t2, Clock::now()), allocsBefore, engine->compileMillis());
+      if (o.stats) printStats(ms(t0, t2), ms(t2, Clock::now()), allocsBefore, engine->compileMillis(),
+                              backend::cacheOutcomeName(engine->cacheOutcome()));
       return 0;
     }
   }
@@ -427,6 +438,8 @@ int driverMain(int argc, char **argv, DriverOptions &o) {
   run->add_option("file", o.file, "The script")->required();
   run->add_option("--arg", o.args, "Script argument name=value (read with arg(name, default))");
   run->add_flag("--stats", o.stats, "Print compile and run time (ms), tensor allocations and peak memory to stderr");
+  run->add_flag("--no-cache", o.noCache,
+                "Compile without the code cache (neither read nor write it; README.md, 'The code cache')");
   run->add_flag("--interp", o.interp, "Use the reference interpreter instead of native code");
   run->add_option("--threads", o.threads,
                   "Threads that run the iterations of a `map` in native code (default: all cores)")

@@ -98,6 +98,12 @@ struct EngineOptions {
   int64_t memory_budget_bytes = 0;
   std::ostream *out = nullptr; ///< where `print` writes (null: std::cout)
   std::ostream *err = nullptr; ///< training progress and warnings (null: std::cerr)
+  /// The persistent code cache (docs/embedding.md): compiled code is kept
+  /// on disk and reused by later processes. false: neither read nor write it.
+  bool code_cache = true;
+  /// The cache's directory; empty: $PTL_CACHE_DIR, else
+  /// $XDG_CACHE_HOME/ptl, else ~/.cache/ptl.
+  std::string code_cache_dir;
 };
 
 class Module;
