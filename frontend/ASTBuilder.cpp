@@ -615,10 +615,40 @@ ast::StmtPtr Builder::trainStmt(PTLParser::TrainStmtContext *ctx) {
   if (ctx->argList())
     s->optArgs = argList(ctx->argList());
   s->steps = expr(ctx->expr(1));
-  if (ctx->LOG()) {
-    s->logEvery = expr(ctx->expr(2));
-    s->logFile = stringValue(ctx->STRING()->getSymbol());
-    s->logFileLoc = loc(ctx->STRING());
+  if (auto *lg = ctx->trainLog()) {
+    s->logEvery = expr(lg->expr());
+    // The strings in order: the log file's after `to`, then the plot's.
+    auto strings = lg->STRING();
+    size_t next = 0;
+    if (lg->TO().size() > (lg->PLOT() ? 1u : 0u)) {
+      s->hasLogFile = true;
+      s->logFile = stringValue(strings[next]->getSymbol());
+      s->logFileLoc = loc(strings[next]);
+      ++next;
+    }
+    if (lg->PLOT()) {
+      s->hasPlotFile = true;
+      s->plotFile = stringValue(strings[next]->getSymbol());
+      s->plotFileLoc = loc(strings[next]);
+    }
+    for (auto *m : lg->trainMetric())
+      s->metrics.push_back(ast::TrainMetric{text(m->ident()), loc(m->ident()), expr(m->expr())});
+  }
+  if (auto *u = ctx->trainUntil()) {
+    for (auto *c : u->stopCond()) {
+      ast::StopCond sc;
+      sc.loc = loc(c);
+      sc.text = c->start->getInputStream()->getText(
+          antlr4::misc::Interval(c->start->getStartIndex(), c->stop->getStopIndex()));
+      if (c->STALLS()) {
+        sc.stalls = text(c->ident());
+        sc.stallsLoc = loc(c->ident());
+        sc.patience = expr(c->expr());
+      } else {
+        sc.cond = expr(c->expr());
+      }
+      s->until.push_back(std::move(sc));
+    }
   }
   return s;
 }
