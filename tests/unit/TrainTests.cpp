@@ -127,6 +127,11 @@ TEST_CASE("progress lines are formatted by pure functions", "[train]") {
   CHECK(terminalLine(1, 2000, 1.5, 0.0) == "step 1/2000  loss 1.5");
   CHECK(plainLine(200, 2000, 0.0123) == "train: step 200/2000 loss 0.0123");
   CHECK(interruptedLine(37, 100) == "train: interrupted at step 37/100; keeping the latest parameters");
+  // The last logged metrics follow the loss (TrainReport.h).
+  CHECK(terminalLine(120, 2000, 0.0123, 120.0 / 450.0, "val 0.015  acc 0.93") ==
+        "step 120/2000  loss 0.0123  val 0.015  acc 0.93  450 steps/s  ETA 4s");
+  CHECK(plainLine(200, 2000, 0.0123, "val 0.015") == "train: step 200/2000 loss 0.0123  val 0.015");
+  CHECK(stoppedLine(120, 2000, "val < 1e-3") == "train: stopped at step 120/2000: val < 1e-3");
 }
 
 TEST_CASE("plain lines every tenth of the run and at the end, log rows every K and at the end", "[train]") {
