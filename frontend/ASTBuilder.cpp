@@ -139,8 +139,21 @@ private:
 // Declarations
 //===----------------------------------------------------------------------===//
 
+/// Is `type` a word of a `train` statement's clauses after `for N steps`?
+static bool isTrainClauseWord(size_t type) {
+  switch (type) {
+  case PTLParser::LOG: case PTLParser::EVERY: case PTLParser::TO: case PTLParser::WITH:
+  case PTLParser::PLOT: case PTLParser::UNTIL: case PTLParser::STALLS:
+    return true;
+  default:
+    return false;
+  }
+}
+
 template <class Item> void Builder::checkSeparated(ParserRuleContext *ctx) {
-  Token *prevLast = nullptr; // the last token of the previous item, if no ';' followed it
+  Token *prevLast = nullptr;  // the last token of the previous item, if no ';' followed it
+  Token *prevFirst = nullptr; // and its first
+  size_t quietLine = 0;       // a line whose malformed train clause was reported
   for (ParseTree *child : ctx->children) {
     if (auto *term = dynamic_cast<TerminalNode *>(child)) {
       if (term->getSymbol()->getType() == PTLParser::SEMI)
@@ -150,14 +163,24 @@ template <class Item> void Builder::checkSeparated(ParserRuleContext *ctx) {
     if (!dynamic_cast<Item *>(child))
       continue;
     Token *first = firstToken(child);
-    if (prevLast && first->getLine() == prevLast->getLine()) {
+    if (prevLast && first->getLine() == prevLast->getLine() && first->getLine() != quietLine) {
       std::string spelling = first->getText();
       if (spelling.size() > 24)
         spelling = spelling.substr(0, 20) + "...";
-      error(loc(first), "expected ';' or a newline before '" + spelling +
-                            "': statements on one line are separated by ';'");
+      if (prevFirst && prevFirst->getType() == PTLParser::TRAIN && isTrainClauseWord(first->getType())) {
+        // A train clause the grammar could not take: say what it takes, once a line.
+        error(loc(first), "'" + spelling + "' does not continue this train statement: after 'for N steps' come "
+                          "'log every K' (then optionally 'to \"run.csv\"', 'with NAME = EXPR, ...', "
+                          "'plot to \"run.svg\"') and 'until COND, ...' (COND: a bool expression or "
+                          "'NAME stalls for P'), in that order");
+        quietLine = first->getLine();
+      } else {
+        error(loc(first), "expected ';' or a newline before '" + spelling +
+                              "': statements on one line are separated by ';'");
+      }
     }
     prevLast = lastToken(child);
+    prevFirst = first;
   }
 }
 
