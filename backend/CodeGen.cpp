@@ -75,6 +75,8 @@ std::string opProblem(const ir::Op &op, bool standalone) {
   case OpKind::Load:
     return standalone ? no("reads or writes files, which needs the interpreter (not in AOT code)") : "";
   case OpKind::TrainProgress:
+    if (standalone && (op.hasAttr("metrics") || op.hasAttr("until") || op.hasAttr("plot")))
+      return no("has metrics, 'until' conditions or a plot, which need the interpreter (not in AOT code)");
     return standalone && op.intAttr("every", 0) > 0 && !op.strAttr("file").empty()
                ? no("writes a training log file, which needs the interpreter (not in AOT code)")
                : "";

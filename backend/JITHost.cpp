@@ -3,7 +3,7 @@
 // Under the JIT, the ops native code hands back to the host run on the
 // engine's ir::Interpreter (ExecContext::host): host ops through the
 // interpreter's own kernels, `train` loops through its TrainRun (progress
-// line, log file, Ctrl-C). These are the JIT's versions of the host helpers
+// line, log file, metrics, early stopping, plot, Ctrl-C). These are the JIT's versions of the host helpers
 // of backend/NativeRuntime.h; runtimeSymbols binds them, with the shared
 // pure helpers and libm, by address. (The AOT runtime has its own versions,
 // backend/AotRuntime.cpp, linked by name.)
@@ -66,20 +66,11 @@ void jitTrainBegin(ExecContext *c, int64_t total) {
   }
 }
 
-// As runFor after each step of a train loop: stop when asked and steps remain,
-// finishing an open progress line and saying where the loop stopped
+// As runFor after each step of a train loop: stop when asked or when an
+// `until` condition held and steps remain, saying why (Interpreter::stopTrainAfter)
 int32_t jitTrainStop(ExecContext *c, int64_t step, int64_t total) {
   try {
-    if (!c->host || step >= total || !c->host->stopRequested()) return 0;
-    ptl::ir::TrainRun *run = c->host->currentTrain();
-    std::ostream &err = *c->host->options().err;
-    if (run && run->lineOpen) {
-      err << "\n";
-      run->lineOpen = false;
-    }
-    err << ptl::ir::progress::interruptedLine(step, total) << "\n";
-    err.flush();
-    return 1;
+    return c->host && c->host->stopTrainAfter(step, total) ? 1 : 0;
   } catch (...) {
     return 1;
   }

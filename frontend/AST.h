@@ -287,8 +287,26 @@ struct ReturnStmt : Stmt {
   ExprPtr value; ///< may be null
   ReturnStmt(SourceLoc l) : Stmt(StmtKind::Return, l) {}
 };
+/// One metric column of a `train` log: `NAME = EXPR`.
+struct TrainMetric {
+  std::string name;
+  SourceLoc nameLoc;
+  ExprPtr value;
+};
+/// One early-stopping condition of `train ... until`: a bool expression
+/// (`val < 1e-3`), or `NAME stalls for P` (metric NAME reached no new
+/// minimum in P consecutive evaluations).
+struct StopCond {
+  SourceLoc loc;
+  std::string text;     ///< the condition as written (the stop reason)
+  ExprPtr cond;         ///< the bool expression; null for `stalls`
+  std::string stalls;   ///< the metric of `NAME stalls for P`
+  SourceLoc stallsLoc;
+  ExprPtr patience;     ///< P of `stalls for P`
+};
 /// train VAR minimizing EXPR with OPT(ARGS) for STEPS steps
-///       (log every K to "file.csv")?
+///       (log every K (to "file.csv")? (with NAME = EXPR, ...)? (plot to "file.svg")?)?
+///       (until COND, ...)?
 struct TrainStmt : Stmt {
   std::string var;
   SourceLoc varLoc;
@@ -298,8 +316,14 @@ struct TrainStmt : Stmt {
   std::vector<Arg> optArgs;
   ExprPtr steps;
   ExprPtr logEvery; ///< null without a log clause
+  bool hasLogFile = false;
   std::string logFile;
   SourceLoc logFileLoc;
+  std::vector<TrainMetric> metrics; ///< the log's `with` columns
+  bool hasPlotFile = false;
+  std::string plotFile;             ///< `plot to "file.svg"`
+  SourceLoc plotFileLoc;
+  std::vector<StopCond> until;      ///< early stopping: stop when any holds
   TrainStmt(SourceLoc l) : Stmt(StmtKind::Train, l) {}
 };
 

@@ -139,8 +139,21 @@ private:
 // Declarations
 //===----------------------------------------------------------------------===//
 
+/// Is `type` a word of a `train` statement's clauses after `for N steps`?
+static bool isTrainClauseWord(size_t type) {
+  switch (type) {
+  case PTLParser::LOG: case PTLParser::EVERY: case PTLParser::TO: case PTLParser::WITH:
+  case PTLParser::PLOT: case PTLParser::UNTIL: case PTLParser::STALLS:
+    return true;
+  default:
+    return false;
+  }
+}
+
 template <class Item> void Builder::checkSeparated(ParserRuleContext *ctx) {
-  Token *prevLast = nullptr; // the last token of the previous item, if no ';' followed it
+  Token *prevLast = nullptr;  // the last token of the previous item, if no ';' followed it
+  Token *prevFirst = nullptr; // and its first
+  size_t quietLine = 0;       // a line whose malformed train clause was reported
   for (ParseTree *child : ctx->children) {
     if (auto *term = dynamic_cast<TerminalNode *>(child)) {
       if (term->getSymbol()->getType() == PTLParser::SEMI)
@@ -150,14 +163,24 @@ template <class Item> void Builder::checkSeparated(ParserRuleContext *ctx) {
     if (!dynamic_cast<Item *>(child))
       continue;
     Token *first = firstToken(child);
-    if (prevLast && first->getLine() == prevLast->getLine()) {
+    if (prevLast && first->getLine() == prevLast->getLine() && first->getLine() != quietLine) {
       std::string spelling = first->getText();
       if (spelling.size() > 24)
         spelling = spelling.substr(0, 20) + "...";
-      error(loc(first), "expected ';' or a newline before '" + spelling +
-                            "': statements on one line are separated by ';'");
+      if (prevFirst && prevFirst->getType() == PTLParser::TRAIN && isTrainClauseWord(first->getType())) {
+        // A train clause the grammar could not take: say what it takes, once a line.
+        error(loc(first), "'" + spelling + "' does not continue this train statement: after 'for N steps' come "
+                          "'log every K' (then optionally 'to \"run.csv\"', 'with NAME = EXPR, ...', "
+                          "'plot to \"run.svg\"') and 'until COND, ...' (COND: a bool expression or "
+                          "'NAME stalls for P'), in that order");
+        quietLine = first->getLine();
+      } else {
+        error(loc(first), "expected ';' or a newline before '" + spelling +
+                              "': statements on one line are separated by ';'");
+      }
     }
     prevLast = lastToken(child);
+    prevFirst = first;
   }
 }
 
@@ -615,10 +638,40 @@ ast::StmtPtr Builder::trainStmt(PTLParser::TrainStmtContext *ctx) {
   if (ctx->argList())
     s->optArgs = argList(ctx->argList());
   s->steps = expr(ctx->expr(1));
-  if (ctx->LOG()) {
-    s->logEvery = expr(ctx->expr(2));
-    s->logFile = stringValue(ctx->STRING()->getSymbol());
-    s->logFileLoc = loc(ctx->STRING());
+  if (auto *lg = ctx->trainLog()) {
+    s->logEvery = expr(lg->expr());
+    // The strings in order: the log file's after `to`, then the plot's.
+    auto strings = lg->STRING();
+    size_t next = 0;
+    if (lg->TO().size() > (lg->PLOT() ? 1u : 0u)) {
+      s->hasLogFile = true;
+      s->logFile = stringValue(strings[next]->getSymbol());
+      s->logFileLoc = loc(strings[next]);
+      ++next;
+    }
+    if (lg->PLOT()) {
+      s->hasPlotFile = true;
+      s->plotFile = stringValue(strings[next]->getSymbol());
+      s->plotFileLoc = loc(strings[next]);
+    }
+    for (auto *m : lg->trainMetric())
+      s->metrics.push_back(ast::TrainMetric{text(m->ident()), loc(m->ident()), expr(m->expr())});
+  }
+  if (auto *u = ctx->trainUntil()) {
+    for (auto *c : u->stopCond()) {
+      ast::StopCond sc;
+      sc.loc = loc(c);
+      sc.text = c->start->getInputStream()->getText(
+          antlr4::misc::Interval(c->start->getStartIndex(), c->stop->getStopIndex()));
+      if (c->STALLS()) {
+        sc.stalls = text(c->ident());
+        sc.stallsLoc = loc(c->ident());
+        sc.patience = expr(c->expr());
+      } else {
+        sc.cond = expr(c->expr());
+      }
+      s->until.push_back(std::move(sc));
+    }
   }
   return s;
 }

@@ -347,7 +347,13 @@ void Printer::stmt(const ast::Stmt &s) {
     expr(*t.steps, "steps");
     if (t.logEvery) {
       expr(*t.logEvery, "logEvery");
-      value("logTo", quote(t.logFile));
+      if (t.hasLogFile) value("logTo", quote(t.logFile));
+      for (const ast::TrainMetric &m : t.metrics) expr(*m.value, "metric " + m.name);
+      if (t.hasPlotFile) value("plotTo", quote(t.plotFile));
+    }
+    for (const ast::StopCond &c : t.until) {
+      if (c.cond) expr(*c.cond, "until");
+      else expr(*c.patience, "until " + c.stalls + " stalls for");
     }
     close();
     return;

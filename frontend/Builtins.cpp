@@ -604,11 +604,21 @@ static const std::map<std::string, Builtin> &builtins() {
                        auto p = readString(E, a.params[0], "load_csv's path");
                        if (!p) return SValue::poison();
                        CsvInfo info;
-                       try {
-                         info = inspectCsv(scriptPath(E, *p));
-                       } catch (const RuntimeFault &f) {
-                         E.diags_.error(a.params[0]->loc) << f.what();
+                       // A train log of this run: its shape from the train (WrittenFiles.cpp).
+                       bool refused = false;
+                       const Elaborator::WrittenFile *w = E.writtenEarlier(*p, "load_csv", a.params[0]->loc, refused);
+                       if (refused || (w && !sandboxAllows(E, *p, a.params[0]->loc, PathAccess::Read)))
                          return SValue::poison();
+                       if (w) {
+                         info.columns = w->columns;
+                         info.rows = w->rows;
+                       } else {
+                         try {
+                           info = inspectCsv(scriptPath(E, *p));
+                         } catch (const RuntimeFault &f) {
+                           E.diags_.error(a.params[0]->loc) << f.what();
+                           return SValue::poison();
+                         }
                        }
                        SValue r;
                        r.type.kind = SType::Record;
@@ -619,7 +629,9 @@ static const std::map<std::string, Builtin> &builtins() {
                          tys.push_back(ir::Type{DType::F32, {info.rows}});
                        }
                        E.b().setLoc(E.irLoc(a.loc));
-                       ir::Op *op = E.b().create(OpKind::LoadCsv, {}, tys, {{"path", *p}, {"columns", info.columns}});
+                       ir::AttrMap attrs{{"path", *p}, {"columns", info.columns}};
+                       if (w) attrs["pad"] = true;
+                       ir::Op *op = E.b().create(OpKind::LoadCsv, {}, tys, attrs);
                        r.leaves = op->results();
                        return r;
                      }};
@@ -634,6 +646,15 @@ static const std::map<std::string, Builtin> &builtins() {
                          if (!sandboxAllows(E, *p, a.params[0]->loc, PathAccess::Read)) return SValue::poison();
                          E.b().setLoc(E.irLoc(a.loc));
                          return E.fromValue(E.b().create(OpKind::LoadNpy, {}, {expected->tensor}, {{"path", *p}})->result(0));
+                       }
+                       // A file save_npy writes earlier in this run: its type (WrittenFiles.cpp).
+                       bool refused = false;
+                       const Elaborator::WrittenFile *w = E.writtenEarlier(*p, "load_npy", a.params[0]->loc, refused);
+                       if (refused || (w && !sandboxAllows(E, *p, a.params[0]->loc, PathAccess::Read)))
+                         return SValue::poison();
+                       if (w) {
+                         E.b().setLoc(E.irLoc(a.loc));
+                         return E.fromValue(E.b().create(OpKind::LoadNpy, {}, {*w->npy}, {{"path", *p}})->result(0));
                        }
                        try {
                          info = inspectNpy(scriptPath(E, *p));
@@ -653,6 +674,11 @@ static const std::map<std::string, Builtin> &builtins() {
                        if (x.weak) x = E.convertTo(x, x.type.tensor.dtype);
                        E.b().setLoc(E.irLoc(a.loc));
                        E.b().create(OpKind::SaveNpy, {x.leaves[0]}, {}, {{"path", *p}});
+                       Elaborator::WrittenFile f;
+                       f.writer = "save_npy";
+                       f.loc = a.loc;
+                       f.npy = x.leaves[0]->type();
+                       E.noteWrittenFile(*p, std::move(f));
                        return SValue::unit();
                      }};
     // save(path, model): safetensors, stored leaves named by path
@@ -677,6 +703,10 @@ static const std::map<std::string, Builtin> &builtins() {
                    }
                    E.b().setLoc(E.irLoc(a.loc));
                    E.b().create(OpKind::Save, m.leaves, {}, {{"path", *p}, {"names", names}, {"transforms", transforms}});
+                   Elaborator::WrittenFile f;
+                   f.writer = "save";
+                   f.loc = a.loc;
+                   E.noteWrittenFile(*p, std::move(f));
                    return SValue::unit();
                  }};
     // load(Type, path): a model of that type from a safetensors file

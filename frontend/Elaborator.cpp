@@ -1268,8 +1268,17 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
       diags_.error(s.logEvery->loc) << "the logging interval must be at least 1, got " << *k;
       return;
     }
-    if (s.logFile.empty()) {
+    if (s.hasLogFile && s.logFile.empty()) {
       diags_.error(s.logFileLoc) << "the log file name is empty";
+      return;
+    }
+    if (s.hasPlotFile && s.plotFile.empty()) {
+      diags_.error(s.plotFileLoc) << "the plot file name is empty";
+      return;
+    }
+    if (!s.hasLogFile && !s.hasPlotFile && s.metrics.empty()) {
+      diags_.error(s.logEvery->loc) << "'log every K' needs a file (to \"run.csv\"), metrics "
+                                       "(with NAME = EXPR, ...) or a plot (plot to \"run.svg\")";
       return;
     }
     logEvery = *k;
@@ -1339,9 +1348,23 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
         updated.leaves.assign(ok.leaves.begin() + (long)state.leaves.size(), ok.leaves.end());
         updated = emitChecks(updated, iv, s.loc, true);
         std::copy(updated.leaves.begin(), updated.leaves.end(), ok.leaves.begin() + (long)state.leaves.size());
-        b().setLoc(irLoc(s.loc));
-        b().create(ir::OpKind::TrainProgress, {iv, vg.leaves[0]}, {},
-                   {{"total", *steps}, {"every", logEvery}, {"file", logEvery > 0 ? s.logFile : std::string()}});
+        // The metrics and `until` conditions (TrainLog.cpp), on the step's
+        // parameters (before the update), as extra operands.
+        std::optional<TrainReport> report = elabTrainReport(s, iv, *steps, logEvery);
+        if (report) {
+          std::vector<ir::Value *> operands{iv, vg.leaves[0]};
+          operands.insert(operands.end(), report->operands.begin(), report->operands.end());
+          ir::AttrMap attrs = report->attrs;
+          attrs["total"] = *steps;
+          attrs["every"] = logEvery;
+          attrs["file"] = s.hasLogFile ? s.logFile : std::string();
+          if (s.hasPlotFile) attrs["plot"] = s.plotFile;
+          b().setLoc(irLoc(s.loc));
+          b().create(ir::OpKind::TrainProgress, operands, {}, attrs);
+          if (s.hasLogFile) noteTrainLog(s, *steps, logEvery);
+        } else {
+          ok = SValue::poison();
+        }
       }
     } else {
       ok = SValue::poison();

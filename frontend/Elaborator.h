@@ -202,6 +202,21 @@ struct TrainClip {
 
 class Elaborator;
 
+/// What a `train` loop reports each step besides the step and the loss
+/// (Elaborator::elabTrainReport): extra operands of its train_progress op
+/// (the metrics, then one bool per `until` expression) and their attributes
+/// (metrics: names; until: the conditions as written; until_metric: -1 for
+/// an expression, else the metric index of `NAME stalls for P`; patience: P).
+struct TrainReport {
+  std::vector<ir::Value *> operands;
+  ir::AttrMap attrs;
+};
+
+/// The number of rows (after the header) of the log of a `train` loop of
+/// `steps` steps logging every `every`: one every K steps and one at the
+/// last step when it is not a multiple of K (0 without a log).
+int64_t trainLogRows(int64_t steps, int64_t every);
+
 /// A specialised function: the declaration, the model it is a method of,
 /// and the argument types it was checked for.
 struct FnInstance {
@@ -266,6 +281,12 @@ public:
   TrainClip takeTrainClip(std::vector<ArgValue> &optArgs, const ast::FnDecl &stepFn);
   /// The gradient `g` after `clip`: clip_by_value, then clip_by_global_norm.
   SValue applyTrainClip(const TrainClip &clip, const SValue &g, SourceLoc loc);
+  /// The metrics and `until` conditions of a `train` statement, elaborated in
+  /// its loop body (TrainLog.cpp): an `if` on "a log row is due after `step`"
+  /// (every `every` steps and at step `steps`) computing them. nullopt after
+  /// an error (reported).
+  std::optional<TrainReport> elabTrainReport(const ast::TrainStmt &s, ir::Value *step, int64_t steps,
+                                             int64_t every);
   bool bindPattern(const ast::Pattern &p, const SValue &v, bool isVar);
   void collectAssigned(const ast::Block &b, std::set<std::string> &out);
   void collectAssignedExpr(const ast::Expr &e, std::set<std::string> &out);
@@ -429,6 +450,29 @@ public:
   FnInstance *lastInstance_ = nullptr; ///< the specialisation the latest callFunction used
   FnContext *ctx_ = nullptr;
   std::vector<std::string> bindingGenerics_; ///< generic names of the call being bound
+  /// A file the script writes (save, save_npy, a `train` log) that a later
+  /// load_csv or load_npy of the same compilation may read (WrittenFiles.cpp).
+  struct WrittenFile {
+    std::string writer;               ///< "save", "save_npy" or "train ... log"
+    SourceLoc loc;                    ///< where
+    std::optional<ir::Type> npy;      ///< save_npy: the saved tensor's type
+    std::vector<std::string> columns; ///< train log: step, loss, the metrics
+    int64_t rows = 0;                 ///< train log: the planned row count
+  };
+  std::map<std::string, WrittenFile> writtenFiles_; ///< by fileKey, the latest writer
+  /// A script-relative path, resolved and lexically normalised (the key of writtenFiles_).
+  std::string fileKey(const std::string &path) const;
+  /// Records a file the script writes from here on.
+  void noteWrittenFile(const std::string &path, WrittenFile f) { writtenFiles_[fileKey(path)] = std::move(f); }
+  /// The log file of `train` statement `s` (steps, logging every `every`).
+  void noteTrainLog(const ast::TrainStmt &s, int64_t steps, int64_t every);
+  /// For a read of `path` at `loc` by `reader` (load_csv, load_npy) that takes
+  /// its type from the file at compile time: the file's earlier writer, or
+  /// null. A file the reader cannot take its type from (any writer for
+  /// load_csv but a `train` log, any but save_npy for load_npy) is reported
+  /// here, with a note at the writer, and `refused` set.
+  const WrittenFile *writtenEarlier(const std::string &path, const std::string &reader, SourceLoc loc,
+                                    bool &refused);
   /// The annotated type of the `let`/`var` being elaborated (for `load_npy`).
   const SType *expectedType_ = nullptr;
   std::set<const ast::FnDecl *> badSignatures_; ///< signatures with reported errors

@@ -230,7 +230,29 @@ returnStmt
 // train VAR minimizing EXPR with OPT(ARGS) for N steps (log every K to "file")?
 trainStmt
   : TRAIN ident MINIMIZING expr WITH ident lparen argList? ')' FOR expr STEPS
-    (LOG EVERY expr TO STRING)?
+    trainLog? trainUntil?
+  ;
+
+// log every K (to "run.csv")? (with NAME = EXPR, ...)? (plot to "run.svg")?
+// -- the metric columns, evaluated every K steps and at the last step
+trainLog
+  : LOG EVERY expr (TO STRING)? (WITH trainMetric (',' trainMetric)*)? (PLOT TO STRING)?
+  ;
+
+// NAME = EXPR  -- one metric column
+trainMetric
+  : ident '=' expr
+  ;
+
+// until COND, ...  -- early stopping, checked at the logged steps
+trainUntil
+  : UNTIL stopCond (',' stopCond)*
+  ;
+
+// NAME stalls for P  (no new minimum of metric NAME in P evaluations) | a bool EXPR
+stopCond
+  : ident STALLS FOR expr
+  | expr
   ;
 
 // An expression, optionally assigned to: TARGET (= | += | -= | *= | /=) EXPR.
@@ -414,6 +436,9 @@ ident
   | LOG
   | EVERY
   | TO
+  | PLOT
+  | UNTIL
+  | STALLS
   ;
 
 //===----------------------------------------------------------------------===//
@@ -451,6 +476,9 @@ STEPS: 'steps';
 LOG: 'log';
 EVERY: 'every';
 TO: 'to';
+PLOT: 'plot';
+UNTIL: 'until';
+STALLS: 'stalls';
 
 LPAREN: '(';
 RPAREN: ')';

@@ -910,12 +910,33 @@ struct Rule {
   }
 
   bool trainProgress() {
-    if (!operands(2))
+    std::vector<std::string> metrics, until;
+    std::vector<int64_t> untilMetric, patience;
+    if (!strsA("metrics", metrics, false) || !strsA("until", until, false) ||
+        !intsA("until_metric", untilMetric, false) || !intsA("patience", patience, false) ||
+        !strA("plot", false))
+      return false;
+    if (untilMetric.size() != until.size() || patience.size() != until.size())
+      return fail("until, until_metric and patience must have the same length");
+    size_t conds = 0;
+    for (size_t i = 0; i < until.size(); ++i) {
+      if (untilMetric[i] < 0) ++conds;
+      else if ((size_t)untilMetric[i] >= metrics.size() || patience[i] < 1)
+        return fail("until_metric " + std::to_string(untilMetric[i]) + " with patience " +
+                    std::to_string(patience[i]) + " does not name a metric");
+    }
+    if (!operands(2 + metrics.size() + conds))
       return false;
     if (in[0].dtype != DType::I32 || !in[0].shape.empty())
       return fail("expected an i32 scalar step, got " + in[0].str());
     if (!isFloat(in[1].dtype) || !in[1].shape.empty())
       return fail("expected a float scalar loss, got " + in[1].str());
+    for (size_t i = 2; i < 2 + metrics.size(); ++i)
+      if (in[i].dtype == DType::Bool || !in[i].shape.empty())
+        return fail("expected a number scalar metric, got " + in[i].str());
+    for (size_t i = 2 + metrics.size(); i < in.size(); ++i)
+      if (in[i].dtype != DType::Bool || !in[i].shape.empty())
+        return fail("expected a bool scalar condition, got " + in[i].str());
     int64_t total, every;
     if (!intA("total", total, true) || !intA("every", every, false) || !strA("file", false))
       return false;

@@ -9,6 +9,8 @@
 #include "runtime/Check.h"
 
 #include "ir/interp/Kernels.h"
+#include "ir/interp/Progress.h"
+#include "ir/interp/TrainReport.h"
 #include "runtime/Errors.h"
 
 #include <csignal>
@@ -121,11 +123,35 @@ void Interpreter::endTrain() {
     opts_.err->flush();
   }
   if (run.log) run.log->close();
+  // The plot's last rows (a loop left by Ctrl-C or an error); a failure here
+  // only warns, as the loop is already over.
+  try {
+    drawTrainPlot(run, true);
+  } catch (const std::exception &e) {
+    *opts_.err << "train: warning: " << e.what() << "\n";
+  }
   trains_.pop_back();
   if (trains_.empty()) {
     restoreInterruptHandler();
     stopRequested_ = false;
   }
+}
+
+bool Interpreter::stopTrainAfter(int64_t step, int64_t total) {
+  TrainRun *run = currentTrain();
+  if (step >= total || !run) return false;
+  bool interrupted = stopRequested();
+  if (!interrupted && run->stopReason.empty()) return false;
+  std::ostream &err = *opts_.err;
+  if (run->lineOpen) {
+    err << "\n";
+    run->lineOpen = false;
+  }
+  err << (run->stopReason.empty() || interrupted ? progress::interruptedLine(step, total)
+                                                 : progress::stoppedLine(step, total, run->stopReason))
+      << "\n";
+  err.flush();
+  return true;
 }
 
 Interpreter::Interpreter(const Module &m, InterpOptions opts) : module_(m), opts_(std::move(opts)) {}

@@ -10,6 +10,7 @@
 
 #include "ir/IR.h"
 #include "runtime/Errors.h"
+#include "runtime/PlotSvg.h"
 #include "runtime/Sandbox.h"
 #include "runtime/Tensor.h"
 
@@ -65,6 +66,17 @@ struct TrainRun {
   bool lineOpen = false;                            ///< a drawn line awaits its newline
   std::unique_ptr<std::ofstream> log;               ///< open `log ... to` file, if any
   std::string logPath;
+  // Metrics, early stopping and the plot (ir/interp/TrainReport.h):
+  std::string metricsText;          ///< the last logged metrics for the progress line (`val 0.015  acc 0.93`)
+  std::vector<double> best;         ///< per `until` condition of `NAME stalls for P`: NAME's minimum so far,
+  std::vector<int64_t> bestStep;    ///<   the step that reached it,
+  std::vector<int64_t> since;       ///<   and the logged rows since (-1: none yet)
+  std::string stopReason;           ///< an `until` condition held: the loop stops after this step
+  std::string plotPath;             ///< `plot to` file (resolved), if any
+  std::vector<double> plotSteps;    ///< the logged rows, for the plot: steps
+  std::vector<PlotSeries> plotColumns; ///< and the loss and metric columns
+  std::chrono::steady_clock::time_point lastPlot; ///< last time the plot was written
+  bool plotDirty = false;           ///< rows logged since then
 };
 
 /// Runs functions of a module.
@@ -115,6 +127,12 @@ public:
   /// Ends the innermost `train` loop: finishes its terminal line, closes its
   /// log file, and for the outermost one restores the SIGINT handler.
   void endTrain();
+  /// After step `step` of `total` of the innermost `train` loop: whether it
+  /// stops now (steps remain and a stop was requested, or an `until`
+  /// condition held at this step); if so, finishes an open progress line and
+  /// says why on the error stream (`train: interrupted at step S/N; ...` or
+  /// `train: stopped at step S/N: REASON`). (For runFor and the JIT.)
+  bool stopTrainAfter(int64_t step, int64_t total);
   /// The innermost running `train` loop, or null. (For kernels.)
   TrainRun *currentTrain() { return trains_.empty() ? nullptr : trains_.back().get(); }
 

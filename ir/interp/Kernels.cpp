@@ -10,6 +10,7 @@
 
 #include "ir/interp/Interpreter.h"
 #include "ir/interp/Progress.h"
+#include "ir/interp/TrainReport.h"
 #include "ir/ScalarArith.h"
 #include "runtime/Constraints.h"
 #include "runtime/Errors.h"
@@ -1002,18 +1003,32 @@ std::vector<Tensor> runSaveNpy(const KernelArgs &k) {
   return {};
 }
 
-// load_csv: one f32[rows] per named column
+// load_csv: one f32[rows] per named column; with pad (a train log of this
+// run, stopped early), a column shorter than rows ends in NaN
 std::vector<Tensor> runLoadCsv(const KernelArgs &k) {
   std::string path = k.interp.resolvePath(k.op.strAttr("path"));
-  std::vector<NamedTensor> cols = readCsv(path);
-  std::vector<Tensor> out;
   std::vector<std::string> names = k.op.strsAttr("columns");
+  bool pad = k.op.boolAttr("pad");
+  std::vector<Tensor> out;
+  if (pad && !names.empty() && resultType(k, 0).shape[0] == 0) { // a train of 0 steps writes no file
+    for (size_t i = 0; i < names.size(); ++i) out.push_back(newResult(k, (unsigned)i));
+    return out;
+  }
+  std::vector<NamedTensor> cols = readCsv(path);
   for (size_t i = 0; i < names.size(); ++i) {
     auto it = std::find_if(cols.begin(), cols.end(), [&](const NamedTensor &c) { return c.name == names[i]; });
     if (it == cols.end()) fault(path + ": no column named '" + names[i] + "'");
-    checkLoaded(path, "column '" + names[i] + "': ", resultType(k, (unsigned)i), it->tensor.dtype(),
-                it->tensor.shape());
-    out.push_back(it->tensor);
+    Tensor t = it->tensor;
+    const Type &want = resultType(k, (unsigned)i);
+    if (pad && t.dtype() == DType::F32 && t.shape().size() == 1 && t.shape()[0] < want.shape[0]) {
+      Tensor full = newResult(k, (unsigned)i);
+      float *d = static_cast<float *>(full.raw());
+      std::fill(d, d + full.numel(), std::numeric_limits<float>::quiet_NaN());
+      copyBytes(full.raw(), t.raw(), t.nbytes());
+      t = full;
+    }
+    checkLoaded(path, "column '" + names[i] + "': ", want, t.dtype(), t.shape());
+    out.push_back(t);
   }
   return out;
 }
@@ -1092,6 +1107,7 @@ std::vector<Tensor> runLoad(const KernelArgs &k) {
 // max(1, total/10) steps and at the last one otherwise (see Progress.h);
 // with every > 0 and a file, `step,loss` rows every `every` steps and at
 // the last step, the file created (header first) at the loop's first report.
+// The metrics, `until` conditions and plot of a logged step: TrainReport.h.
 std::vector<Tensor> runTrainProgress(const KernelArgs &k) {
   TrainRun *run = k.interp.currentTrain();
   if (!run) fault("train_progress outside a train loop");
@@ -1100,6 +1116,15 @@ std::vector<Tensor> runTrainProgress(const KernelArgs &k) {
   double loss = k.in[1].getDouble(0);
   std::string file = k.op.strAttr("file");
 
+  bool logged = progress::logRowDue(step, total, every);
+  std::string cells;
+  if (logged) {
+    if (k.op.hasAttr("plot") && run->plotPath.empty()) {
+      run->plotPath = k.interp.resolvePath(k.op.strAttr("plot"));
+      checkPathAccess(run->plotPath, PathAccess::Write); // the sandbox (runtime/Sandbox.h)
+    }
+    cells = recordLoggedRow(*run, k.op, k.in, step);
+  }
   if (every > 0 && !file.empty()) {
     if (!run->log) {
       run->logPath = k.interp.resolvePath(file);
@@ -1109,30 +1134,35 @@ std::vector<Tensor> runTrainProgress(const KernelArgs &k) {
         run->log.reset();
         fault("cannot open the training log '" + run->logPath + "' for writing");
       }
-      *run->log << "step,loss\n";
+      *run->log << "step,loss";
+      if (k.op.hasAttr("metrics"))
+        for (const std::string &m : k.op.strsAttr("metrics")) *run->log << "," << m;
+      *run->log << "\n";
     }
-    if (progress::logRowDue(step, total, every)) {
-      *run->log << step << "," << formatTensor(k.in[1]) << "\n";
+    if (logged) {
+      *run->log << step << "," << formatTensor(k.in[1]) << cells << "\n";
       run->log->flush();
       if (!*run->log) fault("cannot write to the training log '" + run->logPath + "'");
     }
-    if (step >= total) run->log->close();
+    if (step >= total || !run->stopReason.empty()) run->log->close();
   }
+  bool stopping = !run->stopReason.empty() && step < total;
+  if (logged) drawTrainPlot(*run, step >= total || stopping);
 
   std::ostream &err = *k.interp.options().err;
   if (run->terminal) {
     auto now = std::chrono::steady_clock::now();
     bool last = step >= total;
-    if (last || step == 1 || now - run->lastDraw >= std::chrono::milliseconds(100)) {
+    if (last || stopping || step == 1 || now - run->lastDraw >= std::chrono::milliseconds(100)) {
       double elapsed = std::chrono::duration<double>(now - run->start).count();
-      err << "\r" << progress::terminalLine(step, total, loss, elapsed) << "\x1b[K";
+      err << "\r" << progress::terminalLine(step, total, loss, elapsed, run->metricsText) << "\x1b[K";
       if (last) err << "\n";
       err.flush();
       run->lineOpen = !last;
       run->lastDraw = now;
     }
   } else if (progress::plainLineDue(step, total)) {
-    err << progress::plainLine(step, total, loss) << "\n";
+    err << progress::plainLine(step, total, loss, run->metricsText) << "\n";
     err.flush();
   }
   return {};
@@ -1183,17 +1213,7 @@ std::vector<Tensor> runFor(const KernelArgs &k) {
     }
     ys.resize(numCarried);
     carried = std::move(ys);
-    if (train && i + 1 < hi && k.interp.stopRequested()) {
-      TrainRun *run = k.interp.currentTrain();
-      std::ostream &err = *k.interp.options().err;
-      if (run && run->lineOpen) {
-        err << "\n";
-        run->lineOpen = false;
-      }
-      err << progress::interruptedLine(i - lo + 1, hi - lo) << "\n";
-      err.flush();
-      break;
-    }
+    if (train && k.interp.stopTrainAfter(i - lo + 1, hi - lo)) break;
   }
   carried.insert(carried.end(), stacks.begin(), stacks.end());
   return carried;

@@ -39,8 +39,9 @@ std::string formatRate(double r) {
   return printf1("%.2g", r);
 }
 
-std::string terminalLine(int64_t step, int64_t total, double loss, double elapsed) {
+std::string terminalLine(int64_t step, int64_t total, double loss, double elapsed, const std::string &metrics) {
   std::string s = "step " + std::to_string(step) + "/" + std::to_string(total) + "  loss " + formatLoss(loss);
+  if (!metrics.empty()) s += "  " + metrics;
   if (elapsed > 0 && step > 0) {
     double rate = (double)step / elapsed;
     s += "  " + formatRate(rate) + " steps/s";
@@ -52,13 +53,14 @@ std::string terminalLine(int64_t step, int64_t total, double loss, double elapse
   return s;
 }
 
-std::string plainLine(int64_t step, int64_t total, double loss) {
+std::string plainLine(int64_t step, int64_t total, double loss, const std::string &metrics) {
   // One buffer, so a line costs one allocation however many digits it has
   // (the allocation tests count them).
   char buf[96];
   std::snprintf(buf, sizeof buf, "train: step %lld/%lld loss %s", (long long)step, (long long)total,
                 formatLoss(loss).c_str());
-  return buf;
+  if (metrics.empty()) return buf;
+  return buf + ("  " + metrics);
 }
 
 bool plainLineDue(int64_t step, int64_t total) {
@@ -74,6 +76,10 @@ bool logRowDue(int64_t step, int64_t total, int64_t every) {
 std::string interruptedLine(int64_t step, int64_t total) {
   return "train: interrupted at step " + std::to_string(step) + "/" + std::to_string(total) +
          "; keeping the latest parameters";
+}
+
+std::string stoppedLine(int64_t step, int64_t total, const std::string &reason) {
+  return "train: stopped at step " + std::to_string(step) + "/" + std::to_string(total) + ": " + reason;
 }
 
 } // namespace ptl::ir::progress

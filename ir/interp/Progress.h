@@ -9,7 +9,7 @@
 //   otherwise       `train: step 200/2000 loss 0.0123` every max(1, N/10)
 //                   steps and at the last step (no timings, so logs diff);
 //   log file        `step,loss` header, then `S,LOSS` every K steps and at
-//                   the last step.
+//                   the last step (metric columns after: TrainReport.h).
 //
 // Steps are numbered from 1.
 //
@@ -31,10 +31,13 @@ std::string formatRate(double stepsPerSecond);
 /// The terminal line after `step` of `total` steps, `elapsed` seconds since
 /// the loop started: `step 120/2000  loss 0.0123  450 steps/s  ETA 4s`, or
 /// `... done in 4s` at the last step. With no elapsed time yet the rate and
-/// ETA are left out.
-std::string terminalLine(int64_t step, int64_t total, double loss, double elapsed);
-/// The plain (non-terminal) line: `train: step 200/2000 loss 0.0123`.
-std::string plainLine(int64_t step, int64_t total, double loss);
+/// ETA are left out. `metrics` (the last logged ones, `val 0.015  acc 0.93`),
+/// when not empty, follows the loss.
+std::string terminalLine(int64_t step, int64_t total, double loss, double elapsed,
+                         const std::string &metrics = std::string());
+/// The plain (non-terminal) line: `train: step 200/2000 loss 0.0123`, then
+/// `metrics` when not empty (`... loss 0.0123  val 0.015  acc 0.93`).
+std::string plainLine(int64_t step, int64_t total, double loss, const std::string &metrics = std::string());
 /// Whether a plain line is due after `step`: every max(1, total/10) steps
 /// and at the last step.
 bool plainLineDue(int64_t step, int64_t total);
@@ -43,5 +46,8 @@ bool plainLineDue(int64_t step, int64_t total);
 bool logRowDue(int64_t step, int64_t total, int64_t every);
 /// The message printed when a loop stops early after `step` of `total`.
 std::string interruptedLine(int64_t step, int64_t total);
+/// The message printed when an `until` condition stops a loop after `step`
+/// of `total`: `train: stopped at step 120/2000: val < 1e-3`.
+std::string stoppedLine(int64_t step, int64_t total, const std::string &reason);
 
 } // namespace ptl::ir::progress

@@ -9,6 +9,8 @@
 #    warning naming main and save_npy, the header declaring the other one
 #    and listing main as not compiled, a static library (.a) with a symbol
 #    table
+#  - a script whose main trains with metrics: exit 0, a warning naming main
+#    and train_progress (metrics, until and plot need the interpreter)
 #  - an output that is neither .o nor .a, or an unknown --cpu: exit 1 with
 #    an error
 #
@@ -38,6 +40,10 @@ expect "it warns about main" grep -q "fileio_partial.ptl: warning: function 'mai
 expect "the header declares partial_double" grep -q "^int partial_double(partial_ctx \*ctx," "$WORK/libpartial.h"
 expect "the header does not declare partial_main" bash -c "! grep -q 'partial_main' '$WORK/libpartial.h'"
 expect "the header lists main as not compiled" grep -q "^ \*   main: op 'save_npy' (line 5)" "$WORK/libpartial.h"
+"$PTLC" build "$DIR/train_metrics.ptl" -o "$WORK/libtm.a" 2>"$WORK/tm.err"; rc=$?
+cat "$WORK/tm.err"
+expect "a train with metrics builds the rest" test "$rc" = 0
+expect "it warns that main's train_progress needs the interpreter" grep -q "train_metrics.ptl: warning: function 'main' is not compiled ahead of time: op 'train_progress' (line 6) has metrics, 'until' conditions or a plot, which need the interpreter" "$WORK/tm.err"
 expect "the archive's symbol table has partial_double" bash -c "nm -s '$WORK/libpartial.a' | grep -q 'partial_double in partial.o'"
 
 "$PTLC" build "$DIR/fns.ptl" -o "$WORK/model.so" 2>"$WORK/ext.err"; rc=$?

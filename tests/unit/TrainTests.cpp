@@ -12,12 +12,14 @@
 #include "ir/autodiff/Rules.h"
 #include "ir/interp/Interpreter.h"
 #include "ir/interp/Progress.h"
+#include "ir/interp/TrainReport.h"
 #include "runtime/Errors.h"
 
 #include "LineHook.h"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +28,7 @@
 #include <streambuf>
 
 #include <signal.h>
+#include <unistd.h>
 
 using namespace ptl;
 namespace fs = std::filesystem;
@@ -127,6 +130,11 @@ TEST_CASE("progress lines are formatted by pure functions", "[train]") {
   CHECK(terminalLine(1, 2000, 1.5, 0.0) == "step 1/2000  loss 1.5");
   CHECK(plainLine(200, 2000, 0.0123) == "train: step 200/2000 loss 0.0123");
   CHECK(interruptedLine(37, 100) == "train: interrupted at step 37/100; keeping the latest parameters");
+  // The last logged metrics follow the loss (TrainReport.h).
+  CHECK(terminalLine(120, 2000, 0.0123, 120.0 / 450.0, "val 0.015  acc 0.93") ==
+        "step 120/2000  loss 0.0123  val 0.015  acc 0.93  450 steps/s  ETA 4s");
+  CHECK(plainLine(200, 2000, 0.0123, "val 0.015") == "train: step 200/2000 loss 0.0123  val 0.015");
+  CHECK(stoppedLine(120, 2000, "val < 1e-3") == "train: stopped at step 120/2000: val < 1e-3");
 }
 
 TEST_CASE("plain lines every tenth of the run and at the end, log rows every K and at the end", "[train]") {
@@ -289,4 +297,43 @@ TEST_CASE("train desugars to a for {train} whose body reports each step", "[trai
   CHECK(report->intAttr("total") == 25);
   CHECK(report->intAttr("every") == 5);
   CHECK(report->strAttr("file") == "l.csv");
+}
+
+TEST_CASE("a train loop's plot is rewritten at most once a second, and when forced", "[train]") {
+  // ir/interp/TrainReport.h: drawTrainPlot writes only new rows, and (unless
+  // forced: the last step, an early stop, the end of the loop) only a second
+  // after the last write.
+  fs::path dir = fs::temp_directory_path() / ("ptl-plot-rate-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  ir::TrainRun run;
+  run.plotPath = (dir / "run.svg").string();
+  run.plotSteps = {1};
+  run.plotColumns = {{"loss", {2.0}}};
+  run.plotDirty = true;
+  run.lastPlot = std::chrono::steady_clock::now() - std::chrono::seconds(2);
+  ir::drawTrainPlot(run, false); // a second has passed: written
+  REQUIRE(fs::exists(run.plotPath));
+  CHECK(!run.plotDirty);
+  auto count = [&] {
+    std::ifstream in(run.plotPath);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t n = 0;
+    for (size_t at = all.find("<polyline"); at != std::string::npos; at = all.find("<polyline", at + 1)) {
+      size_t pts = all.find("points=\"", at) + 8;
+      n = (size_t)std::count(all.begin() + (long)pts, all.begin() + (long)all.find('"', pts), ',');
+    }
+    return n;
+  };
+  CHECK(count() == 1);
+  run.plotSteps.push_back(2);
+  run.plotColumns[0].values.push_back(1.0);
+  run.plotDirty = true;
+  ir::drawTrainPlot(run, false); // within the second: not written
+  CHECK(run.plotDirty);
+  CHECK(count() == 1);
+  ir::drawTrainPlot(run, true); // forced
+  CHECK(!run.plotDirty);
+  CHECK(count() == 2);
+  ir::drawTrainPlot(run, true); // nothing new: nothing to do
+  fs::remove_all(dir);
 }

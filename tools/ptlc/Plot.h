@@ -12,7 +12,7 @@
 // each run of finite points is its own <polyline data-column="NAME">, and a
 // run of one point is also marked with a dot.
 //
-// The CSV is read with runtime/Formats.h (so its errors name the file, line
+// The drawing is runtime/PlotSvg.h's. The CSV is read with runtime/Formats.h (so its errors name the file, line
 // and column) and the SVG written with its atomic writer, both under the
 // sandbox ptlc sets (the CSV's directory, the working directory,
 // --allow-dir's; a symbolic link to elsewhere is refused, and the output
@@ -40,18 +40,6 @@ struct PlotOptions {
 
 /// Registers -o, --log-y and --overlay on the `plot` subcommand.
 void addPlotOptions(CLI::App &plot, PlotOptions &o);
-
-/// One column of the CSV: its name and its values in row order.
-struct PlotSeries {
-  std::string name;
-  std::vector<double> values;
-};
-
-/// Draws `series` against `steps` (same length each) as a standalone SVG
-/// document. `notes` receives one line per column that lost values to the
-/// log scale.
-std::string renderPlotSvg(const std::vector<double> &steps, const std::vector<PlotSeries> &series,
-                          const PlotOptions &o, std::vector<std::string> &notes);
 
 /// `ptlc plot CSV`: reads the file, writes the SVG, reports errors on
 /// stderr; returns the exit status (0 or 1).
