@@ -603,7 +603,7 @@ ast::StmtPtr Builder::forStmt(PTLParser::ForStmtContext *ctx) {
 }
 
 // trainStmt ::= 'train' NAME 'minimizing' expr 'with' NAME '(' argList? ')'
-//               'for' expr 'steps' ('log' 'every' expr 'to' STRING)?
+//               'for' expr 'steps' ('as' NAME)? ('log' 'every' expr 'to' STRING)?
 ast::StmtPtr Builder::trainStmt(PTLParser::TrainStmtContext *ctx) {
   auto s = std::make_unique<ast::TrainStmt>(loc(ctx));
   auto ids = ctx->ident();
@@ -615,6 +615,10 @@ ast::StmtPtr Builder::trainStmt(PTLParser::TrainStmtContext *ctx) {
   if (ctx->argList())
     s->optArgs = argList(ctx->argList());
   s->steps = expr(ctx->expr(1));
+  if (ctx->AS()) {
+    s->stepName = text(ids[2]);
+    s->stepNameLoc = loc(ids[2]);
+  }
   if (ctx->LOG()) {
     s->logEvery = expr(ctx->expr(2));
     s->logFile = stringValue(ctx->STRING()->getSymbol());

@@ -131,7 +131,7 @@ public:
     switch (type) {
     case ID: case INT: case FLOAT: case STRING: case TRUE: case FALSE:
     case RPAREN: case RBRACK: case RBRACE: case PTLParser::LITERAL_LIST:
-    case MINIMIZING: case WITH: case STEPS: case LOG: case EVERY: case TO:
+    case MINIMIZING: case WITH: case STEPS: case LOG: case EVERY: case TO: case AS:
       return true;
     default:
       return false;
@@ -313,7 +313,7 @@ bool endsOperand(size_t type) {
   case PTLLexer::STRING: case PTLLexer::TRUE: case PTLLexer::FALSE:
   case PTLLexer::RPAREN: case PTLLexer::RBRACK: case PTLLexer::RBRACE:
   case PTLLexer::MINIMIZING: case PTLLexer::WITH: case PTLLexer::STEPS:
-  case PTLLexer::LOG: case PTLLexer::EVERY: case PTLLexer::TO:
+  case PTLLexer::LOG: case PTLLexer::EVERY: case PTLLexer::TO: case PTLLexer::AS:
   case PTLParser::LITERAL_LIST:
     return true;
   default:
@@ -418,7 +418,7 @@ antlr4::Token *findUnclosedBracket(const std::vector<antlr4::Token *> &tokens, s
 bool isSoftKeyword(size_t type) {
   return type == PTLLexer::MINIMIZING || type == PTLLexer::WITH ||
          type == PTLLexer::STEPS || type == PTLLexer::LOG ||
-         type == PTLLexer::EVERY || type == PTLLexer::TO;
+         type == PTLLexer::EVERY || type == PTLLexer::TO || type == PTLLexer::AS;
 }
 
 /// The tokens that can start an expression.

@@ -16,7 +16,7 @@
 //    a line the type NL_LPAREN / NL_LBRACK / NL_AT, which the postfix and
 //    matmul rules do not accept (a token-level rule keeps the decisions free
 //    of semantic predicates, which would force slow full-context prediction).
-//  - `minimizing with steps log every to` are tokens, but the `ident` rule
+//  - `minimizing with steps as log every to` are tokens, but the `ident` rule
 //    accepts them wherever an identifier is allowed: they are keywords only
 //    inside `train`.
 //  - `t.0` (tuple field) and `t.0.1` reach the parser as ID '.' INT ('.' INT):
@@ -227,10 +227,10 @@ returnStmt
   : RETURN ({sameLine()}? expr)?
   ;
 
-// train VAR minimizing EXPR with OPT(ARGS) for N steps (log every K to "file")?
+// train VAR minimizing EXPR with OPT(ARGS) for N steps (as NAME)? (log every K to "file")?
 trainStmt
   : TRAIN ident MINIMIZING expr WITH ident lparen argList? ')' FOR expr STEPS
-    (LOG EVERY expr TO STRING)?
+    (AS ident)? (LOG EVERY expr TO STRING)?
   ;
 
 // An expression, optionally assigned to: TARGET (= | += | -= | *= | /=) EXPR.
@@ -414,6 +414,7 @@ ident
   | LOG
   | EVERY
   | TO
+  | AS
   ;
 
 //===----------------------------------------------------------------------===//
@@ -451,6 +452,7 @@ STEPS: 'steps';
 LOG: 'log';
 EVERY: 'every';
 TO: 'to';
+AS: 'as';
 
 LPAREN: '(';
 RPAREN: ')';

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ir/interp/Divergence.h"
 #include "ir/IR.h"
 #include "runtime/Errors.h"
 #include "runtime/Sandbox.h"
@@ -65,6 +66,9 @@ struct TrainRun {
   bool lineOpen = false;                            ///< a drawn line awaits its newline
   std::unique_ptr<std::ofstream> log;               ///< open `log ... to` file, if any
   std::string logPath;
+  /// Set by `train_nonfinite`: the loop stops with the parameters from
+  /// before this step and fails (see Divergence.h).
+  std::optional<Divergence> diverged;
 };
 
 /// Runs functions of a module.
