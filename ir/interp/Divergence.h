@@ -2,8 +2,8 @@
 //
 // `train` stops at the first step whose loss, gradient or updated
 // parameters hold a NaN or an infinity (docs/language.md, Training). Each
-// step computes one cheap scalar, the sum of the loss, of every gradient
-// leaf and of every updated leaf; only when that sum is not finite does the
+// step computes one cheap scalar, the sum of the loss and of every updated
+// leaf (frontend/ElabTrainChecks.cpp); only when that sum is not finite does the
 // `train_nonfinite` op run, which looks at the values themselves
 // (findNonfinite: a finite sum that merely overflowed is no divergence) and
 // records the first culprit in the loop's TrainRun. The loop then stops
