@@ -107,7 +107,7 @@ std::string firstError(const std::vector<Diagnostic> &ds, const std::string &fal
                           ? std::string()
                           : f.loc.file + ":" + std::to_string(f.loc.line) + ":" + std::to_string(f.loc.col) + ": ";
   d.rendered = where + "error: " + d.message + "\n";
-  throw RuntimeError(where + f.what(), {d});
+  throw RuntimeError(where + f.what(), {d}, f.trainStop);
 }
 
 const char *kGeneratedName = "<ptl api>";

@@ -2,13 +2,16 @@
 //
 // Contexts and errors for the thunks of an AOT object, and the AOT host's
 // versions of ptlrt_host_op and ptlrt_train_begin/_stop/_end (the JIT's are
-// in backend/JITHost.cpp). Only train_progress reaches ptlrt_host_op here:
-// canCompile refuses the other host ops for standalone code.
+// in backend/JITHost.cpp). Only train_progress and train_nonfinite reach
+// ptlrt_host_op here: canCompile refuses the other host ops for standalone
+// code. A diverged `train` loop fails the call with the interpreter's
+// message (ir/interp/Divergence.h); AOT code keeps no parameters.
 //
 //===----------------------------------------------------------------------===//
 #include "backend/AotRuntime.h"
 
 #include "backend/SiteTablesIO.h"
+#include "ir/interp/Divergence.h"
 #include "ir/interp/Progress.h"
 #include "runtime/Tensor.h"
 
@@ -132,6 +135,13 @@ int32_t ptlrt_host_op(ExecContext *ec, int32_t site, void *const *ins, void *con
       ptl::backend::trainProgress(*c, step, h.total, loss);
       return 0;
     }
+    if (h.name == "train_nonfinite" && h.operands.size() == 2 + 2 * h.paths.size()) {
+      std::vector<ptl::Tensor> in;
+      for (size_t k = 0; k < h.operands.size(); ++k)
+        in.push_back(ptl::Tensor::view(h.operands[k].dtype, h.operands[k].shape, ins[k]));
+      if (auto d = ptl::ir::findNonfinite(in, h.paths); d && !c->trains.empty()) c->trains.back().diverged = *d;
+      return 0;
+    }
     c->fail(h.loc, h.name + ": not available in AOT code");
   } catch (const std::exception &e) {
     c->fail(h.loc, e.what());
@@ -156,6 +166,7 @@ void ptlrt_train_begin(ExecContext *ec, int64_t total) {
 
 int32_t ptlrt_train_stop(ExecContext *ec, int64_t step, int64_t total) {
   AotContext *c = ptl::backend::aot(ec);
+  if (!c->trains.empty() && c->trains.back().diverged) return 2;
   if (step >= total || !c->stop) return 0;
   try {
     if (!c->trains.empty() && c->trains.back().lineOpen) {
@@ -165,6 +176,20 @@ int32_t ptlrt_train_stop(ExecContext *ec, int64_t step, int64_t total) {
     std::cerr << ptl::ir::progress::interruptedLine(step, total) << "\n";
     std::cerr.flush();
   } catch (...) {
+  }
+  return 1;
+}
+
+int32_t ptlrt_train_diverged(ExecContext *ec, int32_t site, void *const *) {
+  AotContext *c = ptl::backend::aot(ec);
+  const ptl::backend::HostOpSite &h = c->tables.hostOps[(size_t)site];
+  try {
+    if (c->trains.empty() || !c->trains.back().diverged)
+      c->fail(h.loc, "train_diverged: no diverged train loop");
+    else
+      c->fail(h.loc, ptl::ir::divergenceMessage(*c->trains.back().diverged, ""));
+  } catch (...) {
+    c->failed = true;
   }
   return 1;
 }

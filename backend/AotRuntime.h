@@ -25,10 +25,12 @@
 #pragma once
 
 #include "backend/NativeRuntime.h"
+#include "ir/interp/Divergence.h"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,7 @@ struct AotContext : ExecContext {
     std::chrono::steady_clock::time_point start, lastDraw;
     bool terminal = false; ///< stderr is a terminal: redraw the progress line
     bool lineOpen = false; ///< a drawn line awaits its newline
+    std::optional<ir::Divergence> diverged; ///< set by train_nonfinite
   };
   SiteTables tables;
   std::vector<Train> trains;        ///< running `train` loops, innermost last

@@ -189,7 +189,8 @@ bool runsOnHost(OpKind k) {
   case OpKind::LoadCsv:
   case OpKind::Save:
   case OpKind::Load:
-  case OpKind::TrainProgress: return true;
+  case OpKind::TrainProgress:
+  case OpKind::TrainNonfinite: return true;
   default: return false;
   }
 }
@@ -1432,8 +1433,10 @@ void Lowering::lowerIndex(const ir::Op &op) {
 // a yield that reads any carried value is copied before anything is overwritten.
 // A train loop (attr train) runs between ptlrt_train_begin and _end (progress,
 // log file, Ctrl-C handler, as the interpreter's runFor) and after each step
-// asks ptlrt_train_stop whether to stop early, keeping that step's values. (A
-// fault inside it leaves the loop to Engine::call, which ends it.)
+// asks ptlrt_train_stop whether to stop early, keeping that step's values, or
+// (the step diverged: its train_nonfinite op ran and found a NaN or an
+// infinity) to fail through ptlrt_train_diverged with the values from before
+// the step. (A fault inside it leaves the loop to Engine::call, which ends it.)
 void Lowering::lowerFor(const ir::Op &op) {
   int64_t lo = op.intAttr("lo"), hi = op.intAttr("hi");
   bool train = op.boolAttr("train");
@@ -1504,8 +1507,29 @@ void Lowering::lowerFor(const ir::Op &op) {
         helper("ptlrt_train_stop", b_.getInt32Ty(), {b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty()}),
         {ctx_, b_.CreateAdd(b_.CreateSub(iv, i64(lo)), i64(1)), i64(hi - lo)});
     stopBB = block("for.stop");
-    llvm::BasicBlock *cont = block("for.next");
-    b_.CreateCondBr(b_.CreateICmpNE(stop, i32(0)), stopBB, cont);
+    llvm::BasicBlock *cont = block("for.next"), *divergedBB = block("for.diverged"), *interrupted = block("for.intr");
+    b_.CreateCondBr(b_.CreateICmpEQ(stop, i32(0)), cont, interrupted);
+    b_.SetInsertPoint(interrupted);
+    b_.CreateCondBr(b_.CreateICmpEQ(stop, i32(2)), divergedBB, stopBB);
+    // diverged: fail with the model leaves (after the state's) of `cur`
+    b_.SetInsertPoint(divergedBB);
+    HostOpSite h;
+    h.op = &op;
+    h.name = "train_diverged";
+    h.loc = locSite(op);
+    std::vector<LV> kept;
+    for (unsigned k = (unsigned)op.intAttr("model_from", 0); k < n; ++k) {
+      h.operands.push_back(op.operand(k)->type());
+      kept.push_back(cur[k]);
+    }
+    sites_.hostOps.push_back(h);
+    llvm::ArrayType *keptT = llvm::ArrayType::get(b_.getPtrTy(), std::max<size_t>(1, kept.size()));
+    LV keptArr = entryAlloca(keptT, "kept");
+    for (size_t k = 0; k < kept.size(); ++k) b_.CreateStore(kept[k], b_.CreateConstInBoundsGEP2_64(keptT, keptArr, 0, k));
+    checkStatus(b_.CreateCall(helper("ptlrt_train_diverged", b_.getInt32Ty(), {b_.getPtrTy(), b_.getInt32Ty(), b_.getPtrTy()}),
+                              {ctx_, i32((int32_t)sites_.hostOps.size() - 1), keptArr}),
+                "diverged.ok");
+    b_.CreateBr(stopBB); // not reached: the helper always fails
     b_.SetInsertPoint(stopBB);
     b_.CreateBr(exit);
     b_.SetInsertPoint(cont);
@@ -2083,6 +2107,7 @@ void Lowering::lowerHostOp(const ir::Op &op) {
   h.op = &op;
   h.name = op.name();
   if (op.kind() == OpKind::TrainProgress) h.total = op.intAttr("total");
+  if (op.kind() == OpKind::TrainNonfinite) h.paths = op.strsAttr("paths");
   for (const ir::Value *v : op.operands()) h.operands.push_back(v->type());
   h.loc = locSite(op);
   sites_.hostOps.push_back(h);

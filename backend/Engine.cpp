@@ -434,9 +434,10 @@ void Engine::callInto(const Entry &f, void *const *args, void *const *results) {
     // restore the SIGINT handler).
     while (host.currentTrain()) host.endTrain();
     std::string msg = ctx.message.empty() ? "run-time error in native code" : ctx.message;
-    RuntimeLoc loc = impl_->runtimeLoc(ctx.locSite);
+    RuntimeFault fault(msg, impl_->runtimeLoc(ctx.locSite));
+    fault.trainStop = ctx.trainStop;
     ctx.reset();
-    throw RuntimeFault(msg, loc);
+    throw fault;
   }
 }
 

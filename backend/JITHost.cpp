@@ -66,14 +66,42 @@ void jitTrainBegin(ExecContext *c, int64_t total) {
   }
 }
 
-// As runFor after each step of a train loop: stop when asked or when an
-// `until` condition held and steps remain, saying why (Interpreter::stopTrainAfter)
+// As runFor after each step of a train loop: 2 when the step diverged (the
+// loop fails, Divergence.h); 1 to stop when asked or when an `until`
+// condition held and steps remain, saying why (Interpreter::stopTrainAfter)
 int32_t jitTrainStop(ExecContext *c, int64_t step, int64_t total) {
   try {
-    return c->host && c->host->stopTrainAfter(step, total) ? 1 : 0;
+    if (!c->host) return 0;
+    if (ptl::ir::TrainRun *run = c->host->currentTrain(); run && run->diverged) return 2;
+    return c->host->stopTrainAfter(step, total) ? 1 : 0;
   } catch (...) {
     return 1;
   }
+}
+
+// The loop's divergence fault (as runFor raises it), with views of the kept
+// model leaves, which divergenceFault copies
+int32_t jitTrainDiverged(ExecContext *c, int32_t site, void *const *params) {
+  const ptl::backend::HostOpSite &h = c->sites->hostOps[(size_t)site];
+  try {
+    ptl::ir::TrainRun *run = c->host ? c->host->currentTrain() : nullptr;
+    if (!run || !run->diverged) {
+      c->fail(h.loc, "train_diverged: no diverged train loop");
+      return 1;
+    }
+    std::vector<ptl::Tensor> kept;
+    for (size_t k = 0; k < h.operands.size(); ++k)
+      kept.push_back(ptl::Tensor::view(h.operands[k].dtype, h.operands[k].shape, params[k]));
+    ptl::RuntimeFault f = ptl::ir::kernels::divergenceFault(*h.op, *run->diverged, kept);
+    bool first = !c->failed;
+    c->fail(h.loc, f.what());
+    if (first) c->trainStop = f.trainStop;
+  } catch (const std::exception &e) {
+    c->fail(h.loc, e.what());
+  } catch (...) {
+    c->failed = true;
+  }
+  return 1;
 }
 
 void jitTrainEnd(ExecContext *c) {
@@ -111,6 +139,7 @@ std::vector<HostSymbol> runtimeSymbols() {
       {"ptlrt_train_begin", fp(&jitTrainBegin)},
       {"ptlrt_train_stop", fp(&jitTrainStop)},
       {"ptlrt_train_end", fp(&jitTrainEnd)},
+      {"ptlrt_train_diverged", fp(&jitTrainDiverged)},
       {"expf", fp(F1(&::expf))},     {"exp", fp(D1(&::exp))},
       {"logf", fp(F1(&::logf))},     {"log", fp(D1(&::log))},
       {"log1pf", fp(F1(&::log1pf))}, {"log1p", fp(D1(&::log1p))},

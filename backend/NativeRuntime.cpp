@@ -94,6 +94,7 @@ void ExecContext::reset() {
   failed = false;
   message.clear();
   locSite = -1;
+  trainStop.reset();
   arena.reset();
 }
 

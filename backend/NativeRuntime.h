@@ -25,6 +25,7 @@
 #include "backend/JIT.h"
 #include "ir/IR.h"
 #include "runtime/Constraints.h"
+#include "runtime/Errors.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -105,6 +106,7 @@ struct HostOpSite {
   int64_t total = 0;              ///< train_progress: the loop's step count
   std::vector<ir::Type> operands; ///< the operand types
   int32_t loc = -1;
+  std::vector<std::string> paths; ///< train_nonfinite: the model leaves' paths
 };
 
 /// Op sites that generated code refers to by number.
@@ -138,6 +140,8 @@ struct ExecContext {
   bool failed = false;
   std::string message;  ///< the first fault's message
   int32_t locSite = -1; ///< its location (index into sites->locs), or -1
+  /// JIT only: the first fault is a diverged `train` loop's (its kept parameters).
+  std::shared_ptr<const TrainStop> trainStop;
 
   /// Records a fault (the first one wins).
   void fail(int32_t site, std::string msg);
@@ -188,9 +192,16 @@ int32_t ptlrt_parallel_map(ptl::backend::ExecContext *c, MapBodyFn body, void *e
 int32_t ptlrt_host_op(ptl::backend::ExecContext *c, int32_t site, void *const *ins, void *const *outs);
 /// A `train` loop of `total` steps starts (Interpreter::beginTrain).
 void ptlrt_train_begin(ptl::backend::ExecContext *c, int64_t total);
-/// After step `step` (from 1) of `total`: 1 if the loop must stop now (a stop
-/// was requested and steps remain; the interruption is reported), else 0.
+/// After step `step` (from 1) of `total`: 2 if the step diverged (its
+/// `train_nonfinite` op found a non-finite value: the loop keeps the values
+/// from before the step and calls ptlrt_train_diverged), 1 if the loop must
+/// stop now keeping the step's values (a stop was requested and steps remain;
+/// the interruption is reported), else 0.
 int32_t ptlrt_train_stop(ptl::backend::ExecContext *c, int64_t step, int64_t total);
+/// The fault of a diverged `train` loop: host-op site `site` describes the
+/// loop (HostOpSite::op, JIT only) and the model leaves' types; `params` are
+/// their kept buffers. Always 1 (failed).
+int32_t ptlrt_train_diverged(ptl::backend::ExecContext *c, int32_t site, void *const *params);
 /// The innermost `train` loop ends (Interpreter::endTrain).
 void ptlrt_train_end(ptl::backend::ExecContext *c);
 }

@@ -169,6 +169,7 @@ std::string encodeSiteTables(const SiteTables &s) {
     w.u64(h.operands.size());
     for (const ir::Type &t : h.operands) w.type(t);
     w.i32(h.loc);
+    w.strs(h.paths);
   }
   w.strs(s.messages);
   return w.take();
@@ -221,6 +222,7 @@ bool decodeSiteTables(const void *data, size_t size, SiteTables &s, std::string 
       h.operands.resize(r.count(16));
       for (ir::Type &ty : h.operands) ty = r.type();
       h.loc = r.i32();
+      h.paths = r.strs();
     }
     t.messages = r.strs();
     if (!r.atEnd()) throw std::runtime_error("trailing bytes");

@@ -315,6 +315,8 @@ struct TrainStmt : Stmt {
   SourceLoc optimizerLoc;
   std::vector<Arg> optArgs;
   ExprPtr steps;
+  std::string stepName;   ///< `as NAME`; empty: the step is named `step`
+  SourceLoc stepNameLoc;
   ExprPtr logEvery; ///< null without a log clause
   bool hasLogFile = false;
   std::string logFile;

@@ -626,7 +626,7 @@ ast::StmtPtr Builder::forStmt(PTLParser::ForStmtContext *ctx) {
 }
 
 // trainStmt ::= 'train' NAME 'minimizing' expr 'with' NAME '(' argList? ')'
-//               'for' expr 'steps' ('log' 'every' expr 'to' STRING)?
+//               'for' expr 'steps' ('as' NAME)? ('log' 'every' expr 'to' STRING)?
 ast::StmtPtr Builder::trainStmt(PTLParser::TrainStmtContext *ctx) {
   auto s = std::make_unique<ast::TrainStmt>(loc(ctx));
   auto ids = ctx->ident();
@@ -638,6 +638,10 @@ ast::StmtPtr Builder::trainStmt(PTLParser::TrainStmtContext *ctx) {
   if (ctx->argList())
     s->optArgs = argList(ctx->argList());
   s->steps = expr(ctx->expr(1));
+  if (ctx->AS()) {
+    s->stepName = text(ids[2]);
+    s->stepNameLoc = loc(ids[2]);
+  }
   if (auto *lg = ctx->trainLog()) {
     s->logEvery = expr(lg->expr());
     // The strings in order: the log file's after `to`, then the plot's.

@@ -345,6 +345,7 @@ void Printer::stmt(const ast::Stmt &s) {
     args(t.optArgs);
     close();
     expr(*t.steps, "steps");
+    if (!t.stepName.empty()) value("as", t.stepName);
     if (t.logEvery) {
       expr(*t.logEvery, "logEvery");
       if (t.hasLogFile) value("logTo", quote(t.logFile));

@@ -1283,6 +1283,10 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
     }
     logEvery = *k;
   }
+  std::string stepName = trainStepName(s);
+  if (stepName.empty()) return;
+  std::optional<bool> allowNonfinite = trainAllowNonfinite(s);
+  if (!allowNonfinite) return;
   if (bd->value.poisoned) return;
   // What train updates, checked before the optimiser sees it (the same rule as grad's).
   if (!checkGradWrt(bd->value, s.varLoc, "train")) {
@@ -1294,24 +1298,37 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
   SValue state = callFunction(*init->second, nullptr, nullptr, {ArgValue{"", bd->value, s.varLoc}},
                               s.optimizerLoc, s.optimizer + "_init");
   if (state.poisoned) return;
-  std::vector<ArgValue> optArgs = elabArgs(s.optArgs);
-  TrainClip clip = takeTrainClip(optArgs, *step->second);
-  if (!clip.ok) return;
 
   // for step in 1..N+1 { let (l, g) = value_and_grad(EXPR, VAR); (s, VAR) = OPT_step(s, VAR, g, ARGS);
+  //                      (unless allow_nonfinite) stop if l, g or VAR is not finite;
   //                      train_progress(step, l) }
-  // The loop has attr train: the interpreter shows progress, keeps the log
-  // file open and stops it early on Ctrl-C (ir/Ops.def, Kernels.cpp runFor).
+  // The step is bound in EXPR and ARGS (as `step` or `as NAME`). The loop has
+  // attr train: the interpreter shows progress, keeps the log file open and
+  // stops it early on Ctrl-C or divergence (ir/Ops.def, Kernels.cpp runFor);
+  // model_from, var, top_level and paths describe the model leaves among the
+  // carried values for the divergence fault (ElabTrainChecks.cpp).
+  std::vector<std::string> paths = leafPaths(bd->value.type, s.var);
+  if (paths.size() != bd->value.leaves.size()) {
+    paths.clear();
+    for (size_t k = 0; k < bd->value.leaves.size(); ++k) paths.push_back(s.var + " leaf " + std::to_string(k));
+  }
+  bool topLevel = !ctx().decl && ctx().scopes.front().count(s.var) && &ctx().scopes.front().at(s.var) == bd;
   std::vector<ir::Value *> inits = state.leaves;
   inits.insert(inits.end(), bd->value.leaves.begin(), bd->value.leaves.end());
   std::vector<ir::Type> types;
   for (ir::Value *v : inits) types.push_back(v->type());
   b().setLoc(irLoc(s.loc));
   ir::Op *loop = b().create(ir::OpKind::For, inits, types,
-                            {{"lo", (int64_t)1}, {"hi", (int64_t)(*steps + 1)}, {"train", true}});
+                            {{"lo", (int64_t)1},
+                             {"hi", (int64_t)(*steps + 1)},
+                             {"train", true},
+                             {"model_from", (int64_t)state.leaves.size()},
+                             {"var", s.var},
+                             {"top_level", topLevel},
+                             {"paths", paths}});
   ir::Region *body = loop->addRegion();
   ir::Value *iv = body->addArgument(ir::Type{DType::I32, {}});
-  iv->setName("step");
+  iv->setName(stepName);
   SValue stateIn = state, modelIn = bd->value, savedModel = bd->value;
   for (ir::Value *&l : stateIn.leaves) l = body->addArgument(l->type());
   for (ir::Value *&l : modelIn.leaves) {
@@ -1323,9 +1340,16 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
   b().setRegion(body);
   pushScope();
   bd->value = modelIn;
+  SValue stepValue;
+  stepValue.type = SType::tensorOf(DType::I32);
+  stepValue.leaves = {iv};
+  define(stepName, stepValue, false, s.stepName.empty() ? s.loc : s.stepNameLoc);
   SValue loss = elabExpr(*s.loss);
+  std::vector<ArgValue> optArgs = elabArgs(s.optArgs);
+  dropTrainOwnArgs(optArgs);
+  TrainClip clip = takeTrainClip(optArgs, *step->second);
   SValue ok;
-  if (!loss.poisoned && checkDifferentiand(loss, s.loss->loc, "train")) {
+  if (clip.ok && !loss.poisoned && checkDifferentiand(loss, s.loss->loc, "train")) {
     SValue vg = gradOf(loss, modelIn, true, s.loss->loc);
     if (!vg.poisoned) {
       SValue g;
@@ -1348,6 +1372,7 @@ void Elaborator::elabTrain(const ast::TrainStmt &s) {
         updated.leaves.assign(ok.leaves.begin() + (long)state.leaves.size(), ok.leaves.end());
         updated = emitChecks(updated, iv, s.loc, true);
         std::copy(updated.leaves.begin(), updated.leaves.end(), ok.leaves.begin() + (long)state.leaves.size());
+        if (!*allowNonfinite) emitNonfiniteCheck(iv, vg.leaves[0], g.leaves, updated.leaves, paths, s.loc);
         // The metrics and `until` conditions (TrainLog.cpp), on the step's
         // parameters (before the update), as extra operands.
         std::optional<TrainReport> report = elabTrainReport(s, iv, *steps, logEvery);

@@ -287,6 +287,24 @@ public:
   /// an error (reported).
   std::optional<TrainReport> elabTrainReport(const ast::TrainStmt &s, ir::Value *step, int64_t steps,
                                              int64_t every);
+  // ---- train's step name and non-finite check (ElabTrainChecks.cpp) ------------------
+  /// The name the step number has inside `train` (`step`, or `as NAME`), or
+  /// "" after reporting that it would hide a visible binding.
+  std::string trainStepName(const ast::TrainStmt &s);
+  /// The `allow_nonfinite = true|false` argument of train's `with` list (not
+  /// passed to the optimiser): its value, false when absent, none after an error.
+  std::optional<bool> trainAllowNonfinite(const ast::TrainStmt &s);
+  /// Removes train's own arguments (allow_nonfinite) from the optimiser's.
+  static void dropTrainOwnArgs(std::vector<ArgValue> &args);
+  /// The paths of the stored leaves of `v` (a model, or tuples of them),
+  /// named after `var` where a leaf has no model path.
+  static std::vector<std::string> leafPaths(const SType &t, const std::string &var);
+  /// In a train loop's body: fails the loop (train_nonfinite, see
+  /// ir/interp/Divergence.h) when the loss, a gradient leaf or an updated
+  /// leaf is not finite.
+  void emitNonfiniteCheck(ir::Value *step, ir::Value *loss, const std::vector<ir::Value *> &grads,
+                          const std::vector<ir::Value *> &updated, const std::vector<std::string> &paths,
+                          SourceLoc loc);
   bool bindPattern(const ast::Pattern &p, const SValue &v, bool isVar);
   void collectAssigned(const ast::Block &b, std::set<std::string> &out);
   void collectAssignedExpr(const ast::Expr &e, std::set<std::string> &out);

@@ -131,7 +131,7 @@ public:
     switch (type) {
     case ID: case INT: case FLOAT: case STRING: case TRUE: case FALSE:
     case RPAREN: case RBRACK: case RBRACE: case PTLParser::LITERAL_LIST:
-    case MINIMIZING: case WITH: case STEPS: case LOG: case EVERY: case TO:
+    case MINIMIZING: case WITH: case STEPS: case LOG: case EVERY: case TO: case AS:
     case PLOT: case UNTIL: case STALLS:
       return true;
     default:
@@ -314,7 +314,7 @@ bool endsOperand(size_t type) {
   case PTLLexer::STRING: case PTLLexer::TRUE: case PTLLexer::FALSE:
   case PTLLexer::RPAREN: case PTLLexer::RBRACK: case PTLLexer::RBRACE:
   case PTLLexer::MINIMIZING: case PTLLexer::WITH: case PTLLexer::STEPS:
-  case PTLLexer::LOG: case PTLLexer::EVERY: case PTLLexer::TO:
+  case PTLLexer::LOG: case PTLLexer::EVERY: case PTLLexer::TO: case PTLLexer::AS:
   case PTLLexer::PLOT: case PTLLexer::UNTIL: case PTLLexer::STALLS:
   case PTLParser::LITERAL_LIST:
     return true;
@@ -421,7 +421,7 @@ bool isSoftKeyword(size_t type) {
   return type == PTLLexer::MINIMIZING || type == PTLLexer::WITH ||
          type == PTLLexer::STEPS || type == PTLLexer::LOG ||
          type == PTLLexer::EVERY || type == PTLLexer::TO || type == PTLLexer::PLOT ||
-         type == PTLLexer::UNTIL || type == PTLLexer::STALLS;
+         type == PTLLexer::UNTIL || type == PTLLexer::STALLS || type == PTLLexer::AS;
 }
 
 /// The tokens that can start an expression.

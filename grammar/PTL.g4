@@ -16,7 +16,7 @@
 //    a line the type NL_LPAREN / NL_LBRACK / NL_AT, which the postfix and
 //    matmul rules do not accept (a token-level rule keeps the decisions free
 //    of semantic predicates, which would force slow full-context prediction).
-//  - `minimizing with steps log every to` are tokens, but the `ident` rule
+//  - `minimizing with steps as log every to` are tokens, but the `ident` rule
 //    accepts them wherever an identifier is allowed: they are keywords only
 //    inside `train`.
 //  - `t.0` (tuple field) and `t.0.1` reach the parser as ID '.' INT ('.' INT):
@@ -227,10 +227,10 @@ returnStmt
   : RETURN ({sameLine()}? expr)?
   ;
 
-// train VAR minimizing EXPR with OPT(ARGS) for N steps (log every K to "file")?
+// train VAR minimizing EXPR with OPT(ARGS) for N steps (as NAME)? (log ...)? (until ...)?
 trainStmt
   : TRAIN ident MINIMIZING expr WITH ident lparen argList? ')' FOR expr STEPS
-    trainLog? trainUntil?
+    (AS ident)? trainLog? trainUntil?
   ;
 
 // log every K (to "run.csv")? (with NAME = EXPR, ...)? (plot to "run.svg")?
@@ -439,6 +439,7 @@ ident
   | PLOT
   | UNTIL
   | STALLS
+  | AS
   ;
 
 //===----------------------------------------------------------------------===//
@@ -479,6 +480,7 @@ TO: 'to';
 PLOT: 'plot';
 UNTIL: 'until';
 STALLS: 'stalls';
+AS: 'as';
 
 LPAREN: '(';
 RPAREN: ')';

@@ -78,7 +78,8 @@ bool isComparison(OpKind k) {
 }
 
 bool isOutputOnly(OpKind k) {
-  return k == OpKind::Print || k == OpKind::Save || k == OpKind::SaveNpy || k == OpKind::TrainProgress;
+  return k == OpKind::Print || k == OpKind::Save || k == OpKind::SaveNpy || k == OpKind::TrainProgress ||
+         k == OpKind::TrainNonfinite;
 }
 
 bool hasSideEffects(OpKind k) {
@@ -90,6 +91,7 @@ bool hasSideEffects(OpKind k) {
   case OpKind::LoadCsv:
   case OpKind::Load:
   case OpKind::TrainProgress:
+  case OpKind::TrainNonfinite:
   case OpKind::CheckBounds: // may stop the run: never removed, never merged
   case OpKind::Call: // conservatively; mayHaveSideEffects looks at the callee
     return true;
@@ -947,6 +949,23 @@ struct Rule {
     return true;
   }
 
+  bool trainNonfinite() {
+    std::vector<std::string> paths;
+    if (!strsA("paths", paths, true))
+      return false;
+    if (!operands(2 + 2 * paths.size()))
+      return false;
+    if (in[0].dtype != DType::I32 || !in[0].shape.empty())
+      return fail("expected an i32 scalar step, got " + in[0].str());
+    if (!isFloat(in[1].dtype) || !in[1].shape.empty())
+      return fail("expected a float scalar loss, got " + in[1].str());
+    for (size_t k = 0; k < paths.size(); ++k)
+      if (in[2 + k] != in[2 + paths.size() + k])
+        return fail("gradient leaf " + std::to_string(k) + " is " + in[2 + k].str() + ", its parameter " +
+                    in[2 + paths.size() + k].str());
+    return true;
+  }
+
   bool run() {
     // No default: a new row in Ops.def without a rule here warns (-Wswitch).
     switch (kind) {
@@ -1010,6 +1029,8 @@ struct Rule {
       return save();
     case OpKind::TrainProgress:
       return trainProgress();
+    case OpKind::TrainNonfinite:
+      return trainNonfinite();
     case OpKind::Yield:
     case OpKind::Return:
       return true;

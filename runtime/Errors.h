@@ -9,8 +9,13 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ptl/train_stop.hpp"
+
+#include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ptl {
 
@@ -27,6 +32,9 @@ public:
   explicit RuntimeFault(const std::string &msg, RuntimeLoc loc = {})
       : std::runtime_error(msg), loc(std::move(loc)) {}
   RuntimeLoc loc;
+  /// Set when a `train` loop diverged: the REPL and the C++ API keep the
+  /// parameters; null for every other fault.
+  std::shared_ptr<const TrainStop> trainStop;
 };
 
 } // namespace ptl

@@ -522,6 +522,7 @@ RuleFn ruleFor(OpKind k, Treatment &t) {
   case OpKind::Save:
   case OpKind::Load:
   case OpKind::TrainProgress:
+  case OpKind::TrainNonfinite:
     t = Treatment::NoDerivative;
     return nullptr;
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ir/interp/Divergence.h"
 #include "ir/IR.h"
 #include "runtime/Errors.h"
 #include "runtime/PlotSvg.h"
@@ -77,6 +78,9 @@ struct TrainRun {
   std::vector<PlotSeries> plotColumns; ///< and the loss and metric columns
   std::chrono::steady_clock::time_point lastPlot; ///< last time the plot was written
   bool plotDirty = false;           ///< rows logged since then
+  /// Set by `train_nonfinite`: the loop stops with the parameters from
+  /// before this step and fails (see Divergence.h).
+  std::optional<Divergence> diverged;
 };
 
 /// Runs functions of a module.

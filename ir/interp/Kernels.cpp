@@ -1168,6 +1168,32 @@ std::vector<Tensor> runTrainProgress(const KernelArgs &k) {
   return {};
 }
 
+// train_nonfinite: run when a step's check sum is not finite; records the
+// first non-finite value (loss, gradient leaf, updated leaf) in the
+// innermost train loop, which stops before this step's update (runFor,
+// and ptlrt_train_stop under the JIT). A finite set (the sum overflowed)
+// records nothing.
+std::vector<Tensor> runTrainNonfinite(const KernelArgs &k) {
+  TrainRun *run = k.interp.currentTrain();
+  if (!run) fault("train_nonfinite outside a train loop");
+  if (std::optional<Divergence> d = findNonfinite(k.in, k.op.strsAttr("paths"))) run->diverged = *d;
+  return {};
+}
+
+RuntimeFault divergenceFault(const Op &loop, const Divergence &d, const std::vector<Tensor> &params) {
+  auto stop = std::make_shared<TrainStop>();
+  stop->step = d.step;
+  stop->reason = d.reason;
+  stop->path = d.path;
+  stop->variable = loop.strAttr("var");
+  stop->topLevel = loop.boolAttr("top_level");
+  stop->paths = loop.strsAttr("paths");
+  for (const Tensor &t : params) stop->params.push_back(t.clone());
+  RuntimeFault f(divergenceMessage(d, stop->variable));
+  f.trainStop = std::move(stop);
+  return f;
+}
+
 //===----------------------------------------------------------------------===//
 // Control flow
 //===----------------------------------------------------------------------===//
@@ -1206,6 +1232,12 @@ std::vector<Tensor> runFor(const KernelArgs &k) {
     args.push_back(Tensor::scalar(DType::I32, (double)i));
     args.insert(args.end(), carried.begin(), carried.end());
     std::vector<Tensor> ys = k.interp.runRegion(body, args);
+    if (TrainRun *run = train ? k.interp.currentTrain() : nullptr; run && run->diverged) {
+      // stop before this step's update: the model leaves come after the state's
+      size_t from = (size_t)k.op.intAttr("model_from", 0);
+      throw divergenceFault(k.op, *run->diverged,
+                            std::vector<Tensor>(carried.begin() + (long)std::min(from, carried.size()), carried.end()));
+    }
     for (size_t s = 0; s < stacked; ++s) {
       const Tensor &y = ys[numCarried + s];
       size_t bytes = y.nbytes();

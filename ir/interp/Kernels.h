@@ -21,7 +21,9 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ir/interp/Divergence.h"
 #include "ir/IR.h"
+#include "runtime/Errors.h"
 #include "runtime/Tensor.h"
 
 #include <vector>
@@ -67,6 +69,11 @@ using KernelFn = std::vector<Tensor> (*)(const KernelArgs &);
 
 /// The kernel of an op kind.
 KernelFn kernelFor(OpKind kind);
+
+/// The fault of a `train` loop (a for {train}) that diverged: its message,
+/// carrying the kept parameters `params` (the model's leaves, copied) and
+/// the loop's attributes var, top_level and paths. Both engines raise it.
+RuntimeFault divergenceFault(const Op &loop, const Divergence &d, const std::vector<Tensor> &params);
 
 } // namespace kernels
 } // namespace ptl::ir

@@ -465,4 +465,55 @@ TEST_CASE("code_cache_dir redirects the code cache and code_cache = false turns 
   CHECK(results[1] == results[0]);
   CHECK(results[2] == results[0]);
   fs::remove_all(root);
+TEST_CASE("a diverged train throws RuntimeError with the step, the leaf and the last finite parameters", "[api][train]") {
+  // d/db sqrt(0 b + 3 - step) is NaN at step 3; a = 1 (1 - 0.2)^2 = 0.64 after steps 1 and 2.
+  const char *src = R"(
+model L {
+  param a: f32 = 1.0
+  param b: f32 = 0.0
+}
+fn fit(m: L) -> L {
+  var w = m
+  train w minimizing w.a * w.a + sqrt(w.b * 0.0 + f32(3 - step)) with sgd(lr = 0.1) for 10 steps
+  return w
+}
+)";
+  for (bool jit : {true, false}) {
+    ptl::EngineOptions o;
+    o.jit = jit;
+    std::ostringstream err;
+    o.err = &err;
+    ptl::Engine eng(o);
+    ptl::Module mod = eng.load_string(src, "diverge.ptl");
+    ptl::Value m = mod.make("L");
+    try {
+      mod.function("fit")(m);
+      FAIL("no error");
+    } catch (const ptl::RuntimeError &e) {
+      INFO(e.what());
+      CHECK(std::string(e.what()).find("diverge.ptl:8:3: training diverged at step 3: the gradient of 'b'") !=
+            std::string::npos);
+      const ptl::TrainStop *s = e.train_stop();
+      REQUIRE(s);
+      CHECK(s->step == 3);
+      CHECK(s->reason == "gradient");
+      CHECK(s->path == "b");
+      CHECK(s->variable == "w");
+      REQUIRE(s->paths == std::vector<std::string>{"a", "b"});
+      REQUIRE(s->params.size() == 2);
+      CHECK(std::abs(s->params[0].scalar<float>() - 0.64f) < 1e-6f);
+      CHECK(s->params[1].scalar<float>() == 0.0f);
+      // the host's value is untouched and takes the kept parameters
+      CHECK(m.param("a").scalar<float>() == 1.0f);
+      for (size_t k = 0; k < s->paths.size(); ++k) m.set_raw(s->paths[k], s->params[k]);
+      CHECK(std::abs(m.param("a").scalar<float>() - 0.64f) < 1e-6f);
+    }
+    // other errors carry no train stop
+    try {
+      mod.function("fit")(ptl::Value(1.0f));
+      FAIL("no error");
+    } catch (const ptl::RuntimeError &e) {
+      CHECK(e.train_stop() == nullptr);
+    }
+  }
 }

@@ -282,6 +282,49 @@ TEST_CASE("train_progress: shape rule, side effect, no derivative", "[train][ir]
   CHECK(ir::autodiff::isNonDifferentiable(OpKind::TrainProgress));
 }
 
+TEST_CASE("train_nonfinite: shape rule, and the first non-finite value named", "[train][ir]") {
+  using ptl::DType;
+  using ir::OpKind;
+  std::vector<ir::Type> out;
+  std::string err;
+  ir::AttrMap attrs{{"paths", std::vector<std::string>{"l1.W", "b"}}};
+  ir::Type s{DType::I32, {}}, l{DType::F32, {}}, w{DType::F32, {2}}, b{DType::F32, {}};
+  CHECK(ir::inferResultTypes(OpKind::TrainNonfinite, {s, l, w, b, w, b}, attrs, out, err));
+  CHECK(out.empty());
+  CHECK_FALSE(ir::inferResultTypes(OpKind::TrainNonfinite, {s, l, w, b, w}, attrs, out, err));
+  CHECK_FALSE(ir::inferResultTypes(OpKind::TrainNonfinite, {s, l, w, b, b, w}, attrs, out, err));
+  CHECK(ir::hasSideEffects(OpKind::TrainNonfinite));
+  CHECK(ir::autodiff::isNonDifferentiable(OpKind::TrainNonfinite));
+
+  std::vector<std::string> paths{"l1.W", "b"};
+  auto vec = [](float x, float y) {
+    Tensor t = Tensor::zeros(DType::F32, {2});
+    t.setDouble(0, x);
+    t.setDouble(1, y);
+    return t;
+  };
+  Tensor step = Tensor::scalar(DType::I32, 7), one = Tensor::scalar(DType::F32, 1.0);
+  Tensor nan = Tensor::scalar(DType::F32, std::nan(""));
+  Tensor inf = Tensor::scalar(DType::F32, INFINITY);
+  // all finite (a check sum that overflowed): nothing
+  CHECK_FALSE(ir::findNonfinite({step, one, vec(3e38f, 3e38f), one, vec(1, 2), one}, paths));
+  auto d = ir::findNonfinite({step, one, vec(1, 2), inf, vec(1, nan.getDouble(0)), one}, paths);
+  REQUIRE(d);
+  CHECK(d->step == 7);
+  CHECK(d->reason == "gradient"); // gradients before updates
+  CHECK(d->path == "b");
+  d = ir::findNonfinite({step, one, vec(1, 2), one, vec(1, INFINITY), one}, paths);
+  REQUIRE(d);
+  CHECK(d->reason == "update");
+  CHECK(d->path == "l1.W");
+  d = ir::findNonfinite({step, nan, vec(1, INFINITY), one, vec(1, 2), one}, paths);
+  REQUIRE(d);
+  CHECK(d->reason == "loss");
+  CHECK(ir::divergenceMessage(*d, "m") ==
+        "training diverged at step 7: the loss is not finite (NaN or infinity); 'm' keeps its parameters from "
+        "before step 7 (to train on regardless, pass allow_nonfinite = true)");
+}
+
 TEST_CASE("train desugars to a for {train} whose body reports each step", "[train]") {
   auto m = compileScript(script(25, " log every 5 to \"l.csv\""));
   REQUIRE(m);

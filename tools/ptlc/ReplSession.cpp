@@ -268,6 +268,33 @@ std::unique_ptr<Session::EntryRun> Session::compileEntry(const std::string &text
   return e;
 }
 
+// A `train` loop of the entry diverged: its top-level variable keeps the
+// parameters from before the diverging step (the entry's other bindings are
+// as before the entry), so that `save(m, ...)` works next. A variable the
+// entry itself defined is added.
+void Session::keepTrainedParams(const EntryRun &e, const TrainStop &stop) {
+  if (!stop.topLevel) return;
+  auto fits = [&](const std::vector<Tensor> &old) {
+    if (old.size() != stop.params.size()) return false;
+    for (size_t k = 0; k < old.size(); ++k)
+      if (old[k].dtype() != stop.params[k].dtype() || old[k].shape() != stop.params[k].shape()) return false;
+    return true;
+  };
+  for (Binding &b : bindings_)
+    if (!b.decl.string && b.decl.name == stop.variable && fits(b.values)) {
+      b.values = stop.params;
+      return;
+    }
+  for (const SessionBinding &sb : e.result.bindings)
+    if (!sb.string && sb.name == stop.variable && sb.type.flat().size() == stop.params.size()) {
+      bindings_.erase(std::remove_if(bindings_.begin(), bindings_.end(),
+                                     [&](const Binding &b) { return b.decl.name == stop.variable; }),
+                      bindings_.end());
+      bindings_.push_back(Binding{sb, stop.params});
+      return;
+    }
+}
+
 bool Session::runEntry(EntryRun &e, const std::vector<Tensor> *override, std::vector<Tensor> &results) {
   std::vector<Tensor> args;
   if (override) {
@@ -293,6 +320,7 @@ bool Session::runEntry(EntryRun &e, const std::vector<Tensor> *override, std::ve
   } catch (const RuntimeFault &f) {
     running_ = nullptr;
     config_.out->flush();
+    if (f.trainStop && !override) keepTrainedParams(e, *f.trainStop);
     SourceManager &sm = e.comp->sources();
     for (int id = 0; id < sm.fileCount(); ++id) {
       if (sm.file(id).path == f.loc.file && f.loc.line > 0) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "frontend/Elaborator.h"
+#include "runtime/Errors.h"
 #include "runtime/Sandbox.h"
 #include "runtime/Tensor.h"
 
@@ -106,6 +107,8 @@ private:
   std::unique_ptr<EntryRun> compileEntry(const std::string &text, const std::string &file, bool fromDisk,
                                          bool printTrailing, bool passes);
   bool runEntry(EntryRun &e, const std::vector<Tensor> *override, std::vector<Tensor> &results);
+  /// After a diverged `train` (a fault with a TrainStop): its top-level variable keeps the kept parameters.
+  void keepTrainedParams(const EntryRun &e, const TrainStop &stop);
   void reportError(const std::string &message);
 
   SessionConfig config_;

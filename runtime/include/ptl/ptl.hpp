@@ -29,6 +29,7 @@
 #pragma once
 
 #include "ptl/tensor.hpp"
+#include "ptl/train_stop.hpp"
 
 #include <cstdint>
 #include <iosfwd>
@@ -77,10 +78,19 @@ public:
 };
 
 /// A failure while calling into PTL: arguments that do not fit a function,
-/// a failed check, an out-of-range index, a file error.
+/// a failed check, an out-of-range index, a file error, a `train` loop that
+/// diverged (train_stop()).
 class RuntimeError : public Error {
 public:
   using Error::Error;
+  RuntimeError(const std::string &what, std::vector<Diagnostic> diagnostics, std::shared_ptr<const TrainStop> stop)
+      : Error(what, std::move(diagnostics)), train_stop_(std::move(stop)) {}
+  /// Set when a `train` loop stopped on a NaN or an infinity: the step, the
+  /// reason and leaf, and the parameters it kept; null for other errors.
+  const TrainStop *train_stop() const { return train_stop_.get(); }
+
+private:
+  std::shared_ptr<const TrainStop> train_stop_;
 };
 
 /// How an engine compiles and runs.
