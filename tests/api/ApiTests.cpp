@@ -465,6 +465,8 @@ TEST_CASE("code_cache_dir redirects the code cache and code_cache = false turns 
   CHECK(results[1] == results[0]);
   CHECK(results[2] == results[0]);
   fs::remove_all(root);
+}
+
 TEST_CASE("a diverged train throws RuntimeError with the step, the leaf and the last finite parameters", "[api][train]") {
   // d/db sqrt(0 b + 3 - step) is NaN at step 3; a = 1 (1 - 0.2)^2 = 0.64 after steps 1 and 2.
   const char *src = R"(
