@@ -428,6 +428,7 @@ std::unique_ptr<Module> buildEveryOp() {
     Op *call = lb.create(OpKind::Call, {s, c1}, {f32(), f32({3})}, {{"callee", std::string("helper")}});
     lb.create(OpKind::TrainProgress, {it, c0}, {},
               {{"total", int64_t(10)}, {"every", int64_t(2)}, {"file", std::string("log.csv")}});
+    lb.create(OpKind::TrainNonfinite, {it, c0, c1, c1}, {}, {{"paths", std::vector<std::string>{"m.v"}}});
     lb.create(OpKind::Yield, {call->result(0), lb.make(OpKind::Add, {call->result(1), row})}, {});
   }
   Value *total = loop->result(0);
