@@ -179,6 +179,10 @@ bool JIT::compileObject(llvm::Module &m, int optLevel, std::string &object, std:
     error = "cannot create a target machine: " + takeMessage(tm.takeError());
     return false;
   }
+  // -O0 generates code as clang's -O0 does (the fast instruction selector,
+  // no machine-level optimisation): most of its compile time was code
+  // generation at the default level. -O1..-O3 keep the default level.
+  if (optLevel <= 0) (*tm)->setOptLevel(llvm::CodeGenOptLevel::None);
   optimizeModule(m, tm->get(), optLevel);
   llvm::SmallString<0> buffer;
   llvm::raw_svector_ostream os(buffer);
@@ -223,6 +227,11 @@ bool JIT::removeModule(ModuleKey key, std::string &error) {
     error = takeMessage(std::move(e));
     return false;
   }
+  // Every engine names its symbols with a prefix of its own, and the symbol
+  // pool keeps unused names until asked: drop them, so that a process that
+  // creates engines one after the other (a REPL, a host, the fuzzer) does not
+  // grow with every module it ever compiled.
+  impl_->jit->getExecutionSession().getSymbolStringPool()->clearDeadEntries();
   return true;
 }
 

@@ -11,20 +11,20 @@
 //     reports them as PTL diagnostics (several per file where the parser
 //     recovers); a tree with syntax errors is never walked;
 //  5. convert the parse tree to the AST (ASTBuilder.cpp).
-// Steps 4 and 5 run on a thread with a large stack so that even input at the
-// depth limit cannot overflow it, whatever the build flags.
+// Steps 4 and 5 run on a large stack (frontend/LargeStack.h: a long-lived
+// worker thread) so that even input at the depth limit cannot overflow it,
+// whatever the build flags.
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Parser.h"
 
 #include "frontend/ASTBuilder.h"
+#include "frontend/LargeStack.h"
 #include "frontend/LiteralListToken.h"
 
 #include "PTLLexer.h"
 #include "PTLParser.h"
 #include "antlr4-runtime.h"
-
-#include <pthread.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -617,42 +617,6 @@ public:
   /// How many errors the parser reported (before de-duplication).
   int reported() const { return reported_; }
 };
-
-//===----------------------------------------------------------------------===//
-// A large stack for the recursive steps
-//===----------------------------------------------------------------------===//
-
-/// Runs `fn` to completion on a thread with a 256 MB stack (only touched
-/// pages are committed); falls back to the calling thread if no thread can
-/// be started.
-void runWithLargeStack(const std::function<void()> &fn) {
-  struct Job {
-    const std::function<void()> *fn;
-    std::exception_ptr error;
-  } job{&fn, nullptr};
-  auto entry = [](void *arg) -> void * {
-    auto *j = static_cast<Job *>(arg);
-    try {
-      (*j->fn)();
-    } catch (...) {
-      j->error = std::current_exception();
-    }
-    return nullptr;
-  };
-  pthread_attr_t attr;
-  pthread_t thread;
-  bool started = pthread_attr_init(&attr) == 0 &&
-                 pthread_attr_setstacksize(&attr, size_t(256) << 20) == 0 &&
-                 pthread_create(&thread, &attr, entry, &job) == 0;
-  pthread_attr_destroy(&attr);
-  if (!started) {
-    fn();
-    return;
-  }
-  pthread_join(thread, nullptr);
-  if (job.error)
-    std::rethrow_exception(job.error);
-}
 
 } // namespace
 

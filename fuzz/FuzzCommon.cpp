@@ -158,6 +158,8 @@ void compareWithNative(const ir::Module &m, const std::string &source, const Run
   if (!jitAvailable()) return;
   RunTrace native;
   backend::EngineOptions eo;
+  eo.optLevel = nativeOptLevelFor(source, opts);
+  const std::string level = " (native code at -O" + std::to_string(eo.optLevel) + ")";
   eo.out = &native.out;
   eo.host.out = &native.out;
   eo.host.err = &native.err;
@@ -167,7 +169,7 @@ void compareWithNative(const ir::Module &m, const std::string &source, const Run
     PhaseTimer t(timesSoFar.nativeCompile);
     engine = backend::Engine::create(m, eo, error);
   }
-  if (!engine) bug("the native backend cannot compile the program: " + error + "\n---- program ----\n" + source);
+  if (!engine) bug("the native backend cannot compile the program" + level + ": " + error + "\n---- program ----\n" + source);
   if (!engine->isCompiled("main")) {
     ++statsSoFar.notCompiled;
     if (opts.verbose) std::cerr << "ptl-fuzz: main is not native: " << engine->whyNotCompiled("main") << "\n";
@@ -178,19 +180,28 @@ void compareWithNative(const ir::Module &m, const std::string &source, const Run
       char limit[32];
       std::snprintf(limit, sizeof limit, "%g", opts.nativeWatchdogSeconds);
       bug(std::string("the native run of main did not finish within ") + limit +
-          " s (the interpreter's did)\n---- program ----\n" + source + "---- interpreter ----\n" + describe(interp));
+          " s (the interpreter's did)" + level + "\n---- program ----\n" + source + "---- interpreter ----\n" + describe(interp));
     });
     PhaseTimer t(timesSoFar.nativeRun);
     runTraced(native, [&] { engine->call("main", {}); });
   }
   std::string differs = difference(interp, native);
   if (!differs.empty())
-    bug("the native backend and the interpreter differ in " + differs + "\n---- program ----\n" + source +
+    bug("the native backend and the interpreter differ in " + differs + level + "\n---- program ----\n" + source +
         "---- interpreter ----\n" + describe(interp) + "---- native ----\n" + describe(native));
   ++statsSoFar.compared;
+  if (eo.optLevel == 2) ++statsSoFar.fullOpt;
   if (opts.verbose) std::cerr << "ptl-fuzz: native run agrees with the interpreter\n";
 }
 } // namespace
+
+int nativeOptLevelFor(const std::string &source, const FuzzOptions &opts) {
+  if (opts.nativeFullOptEvery <= 1) return 2;
+  // FNV-1a: the same text always gets the same level, on every platform.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : source) h = (h ^ c) * 1099511628211ull;
+  return h % (uint64_t)opts.nativeFullOptEvery == 0 ? 2 : opts.nativeOptLevel;
+}
 
 void initOnce() {
   static bool done = false;

@@ -11,7 +11,8 @@
 // Differential check (FuzzOptions::compareNative): when the interpreter's
 // run finished within its budgets (ran, or stopped with a fault other than
 // a spent budget) and the native backend compiles `main`, `main` runs again
-// as native code (backend::Engine, at the -O level of `ptlc run`), under a
+// as native code (backend::Engine; most programs at a cheaper -O level than
+// `ptlc run`'s -O2 and some at -O2, see FuzzOptions::nativeOptLevel), under a
 // watchdog. The two runs must agree exactly: the same outcome, the same
 // `print` output, the same `train` progress text and, for a fault, the same
 // message at the same location. A disagreement, a native run that outlives
@@ -51,13 +52,25 @@ struct FuzzOptions {
   /// interpreter finished within timeBudgetSeconds, and native code is
   /// faster, so this is generous; below libFuzzer's -timeout of run.sh.
   double nativeWatchdogSeconds = 10.0;
+  /// The LLVM level (-O0..-O3) the native run is compiled at, except for the
+  /// programs picked by nativeFullOptEvery.
+  int nativeOptLevel = 2;
+  /// One program in this many (picked by a hash of its text, so an input
+  /// always gets the same level) is compiled at -O2, as `ptlc run` does,
+  /// the others at nativeOptLevel. 1: every program at -O2.
+  int nativeFullOptEvery = 1;
 };
+
+/// The LLVM level the differential check compiles `source` at (see
+/// FuzzOptions::nativeOptLevel and nativeFullOptEvery).
+int nativeOptLevelFor(const std::string &source, const FuzzOptions &opts);
 
 /// What the differential check did so far in this process (PTL_FUZZ_STATS).
 struct NativeStats {
   long compared = 0;      ///< runs of `main` compared, and equal
   long notCompiled = 0;   ///< `main` not compilable by the backend: skipped
   long notComparable = 0; ///< the interpreter spent a budget: skipped
+  long fullOpt = 0;       ///< of the compared runs, those compiled at -O2
 };
 
 /// The process's counts of the differential check.
@@ -70,7 +83,7 @@ struct PhaseTimes {
   double elaborate = 0;     ///< checker and IR, the verifier, resource limits
   double passes = 0;        ///< the default pipeline and the verifier
   double interpret = 0;     ///< `main` in the interpreter
-  double nativeCompile = 0; ///< backend::Engine::create (LLVM)
+  double nativeCompile = 0; ///< backend::Engine::create (LLVM), at any level
   double nativeRun = 0;     ///< `main` as native code
   long inputs = 0;          ///< calls of compileAndMaybeRun
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #===- fuzz/run.sh - A bounded run of the libFuzzer harnesses ---------------===#
 #
-# Usage: fuzz/run.sh [--seconds N] [--build DIR] [--jobs J] [frontend|programs|all]
+# Usage: fuzz/run.sh [--seconds N] [--build DIR] [--jobs J] [--timeout T] [frontend|programs|all]
 #
 # Runs each chosen harness for N seconds (default 60) with J workers
 # (default 1), from a corpus kept in DIR/fuzz-corpus/<harness> (seeded from
@@ -12,6 +12,8 @@
 # small) into fuzz/corpus/<harness>, to be committed. DIR (default build-fuzz beside
 # the source tree) must have been configured with clang, PTL_SANITIZE=ON and
 # PTL_FUZZ=ON (see fuzz/README.md); the harnesses are built if needed.
+# T (default 20) is libFuzzer's -timeout per input in seconds: raise it on a
+# loaded machine, where a slow but bounded input can exceed it in wall time.
 # Prints libFuzzer's final statistics (executions, exec/s) per harness, and
 # exits 1 if any harness found a crash, a leak, a timeout or a sanitizer report.
 #
@@ -22,14 +24,16 @@ src=$(dirname "$here")
 seconds=60
 build=$(dirname "$src")/build-fuzz
 jobs=1
+timeout=20
 which=all
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
     frontend|programs|all) which=$1; shift ;;
-    *) echo "usage: $0 [--seconds N] [--build DIR] [--jobs J] [frontend|programs|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--build DIR] [--jobs J] [--timeout T] [frontend|programs|all]" >&2; exit 2 ;;
   esac
 done
 [ "$which" = all ] && harnesses="frontend programs" || harnesses=$which
@@ -70,7 +74,7 @@ for h in $harnesses; do
   if [ "$jobs" -gt 1 ]; then
     extra+=(-fork="$jobs" -ignore_crashes=0)
   fi
-  "$build/fuzz/ptl_fuzz_$h" "$corpus" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3000 \
+  "$build/fuzz/ptl_fuzz_$h" "$corpus" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=3000 \
       -artifact_prefix="$build/fuzz-artifacts/$h-" -print_final_stats=1 "${extra[@]}" > "$log" 2>&1
   rc=$?
   grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)|^#[0-9]+ *DONE" "$log" >&2
@@ -84,7 +88,7 @@ for h in $harnesses; do
     before=$(ls "$kept" | wc -l)
     found=$(mktemp -d "${TMPDIR:-/tmp}/ptl-fuzz-found.XXXXXX")
     find "$corpus" -maxdepth 1 -type f ! -name 'seed-*' -exec cp {} "$found"/ \;
-    "$build/fuzz/ptl_fuzz_$h" -merge=1 -max_len=$maxlen -timeout=20 -rss_limit_mb=3000 "$kept" "$found" \
+    "$build/fuzz/ptl_fuzz_$h" -merge=1 -max_len=$maxlen -timeout="$timeout" -rss_limit_mb=3000 "$kept" "$found" \
         > "$log.merge" 2>&1 ||
       echo "== $h: merging into $kept failed; see $log.merge" >&2
     rm -rf "$found"
