@@ -33,11 +33,13 @@ PY = "/usr/bin/python3"  # Debian's Python: the one that sees python3-torch
 
 # name: (W, N) of BENCHMARKS.md, and the --quick settings
 FULL = {"mlp_train": (20, 200), "tiny_mlp": (100, 2000), "rnn_online": (3, 20), "rnn_online_fo": (3, 20),
-        "maml_sine": (3, 20), "maml_sine_fo": (3, 20), "powerlaw_reparam": (0, 2000), "grad_overhead": (20, 200)}
+        "maml_sine": (3, 20), "maml_sine_fo": (3, 20), "powerlaw_reparam": (0, 2000), "grad_overhead": (20, 200),
+        "mlp_minibatch": (20, 500)}
 QUICK = {"mlp_train": (1, 2), "tiny_mlp": (10, 50), "rnn_online": (1, 1), "rnn_online_fo": (1, 1),
-         "maml_sine": (1, 1), "maml_sine_fo": (1, 1), "powerlaw_reparam": (0, 50), "grad_overhead": (1, 2)}
+         "maml_sine": (1, 1), "maml_sine_fo": (1, 1), "powerlaw_reparam": (0, 50), "grad_overhead": (1, 2),
+         "mlp_minibatch": (1, 2)}
 ORDER = ["mlp_train", "tiny_mlp", "rnn_online", "rnn_online_fo", "maml_sine", "maml_sine_fo",
-         "powerlaw_reparam", "grad_overhead"]
+         "powerlaw_reparam", "grad_overhead", "mlp_minibatch"]
 
 STATS_RE = re.compile(r"ptlc-stats: (.*)")
 BENCH_RE = re.compile(r"^BENCH (\S+) (.*)$", re.M)
