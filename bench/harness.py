@@ -245,13 +245,13 @@ def run_host_call(binary, calls):
 
 
 def host_call(opts):
-    """PTL's call_into and call, and LibTorch's two forms, of y = x * w + b on
-    4 floats; returns (results, report lines)."""
+    """PTL's call_into and call, and LibTorch's two forms, of the 2x8 readout
+    update W - eta * outer(err, feat); returns (results, report lines)."""
     calls = opts.host_call_calls or (10_000 if opts.quick else 1_000_000)
     res = {"calls": calls, "ptl": run_host_call(opts.host_call, calls)}
     if opts.host_call_torch:
         res["torch"] = run_host_call(opts.host_call_torch, calls)
-    lines = [f"host_call: y = x * w + b on f32[4], {calls} calls each; ns/call (mean / fastest tenth), "
+    lines = [f"host_call: W - eta * outer(err, feat) on f32[2, 8], {calls} calls each; ns/call (mean / fastest tenth), "
              "p50 and p99 of calls timed one by one (each with a clock read), heap allocations per call"]
     rows = list(res["ptl"].items()) + list(res.get("torch", {}).items())
     for label, j in rows:

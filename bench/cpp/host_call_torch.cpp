@@ -1,12 +1,15 @@
 //===- bench/cpp/host_call_torch.cpp - The host_call baseline: LibTorch --------===//
 //
-// The same call as bench/cpp/host_call.cpp, y = x * w + b on 4 f32
-// elements, through LibTorch's C++ API (Debian's libtorch-dev), one thread,
-// under InferenceMode (no autograd bookkeeping), CALLS times in two forms:
+// The same call as bench/cpp/host_call.cpp, the 2x8 readout update
+// W' = W - eta * outer(err, feat) (f32), through LibTorch's C++ API (Debian's
+// libtorch-dev), one thread, under InferenceMode (no autograd bookkeeping),
+// CALLS times in two forms:
 //
-//   torch expr         y = x * w + b  (fresh tensors, as a C++ host writes it)
-//   torch addcmul_out  torch::addcmul_out(y, b, x, w): one fused op into a
-//                      preallocated y (LibTorch's fastest form of this call)
+//   torch expr      W - eta * torch::outer(err, feat)  (fresh tensors, as a
+//                   C++ host writes it)
+//   torch addr_out  torch::addr_out(out, W, err, feat, 1, -eta): one fused
+//                   rank-1 update into a preallocated out (LibTorch's fastest
+//                   form of this call)
 //
 //   host_call_torch [CALLS]
 //
@@ -15,25 +18,32 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdlib>
 
 int main(int argc, char **argv) {
   long calls = argc > 1 ? std::atol(argv[1]) : 1000000;
   torch::set_num_threads(1);
   c10::InferenceMode guard;
-  float xs[4] = {1, 2, 3, 4}, ws[4] = {0.5f, -1, 2, 0.25f}, bs[4] = {1, 1, -1, 0};
+  float Ws[16], eta = 0.05f, errs[2] = {0.5f, -1.25f}, feats[8];
+  for (int i = 0; i < 16; ++i) Ws[i] = 0.1f * (float)(i - 8);
+  for (int j = 0; j < 8; ++j) feats[j] = 0.25f * (float)j - 1.0f;
   auto opts = torch::TensorOptions().dtype(torch::kFloat32);
-  torch::Tensor x = torch::from_blob(xs, {4}, opts), w = torch::from_blob(ws, {4}, opts),
-                b = torch::from_blob(bs, {4}, opts), y = torch::zeros({4}, opts);
-  torch::addcmul_out(y, b, x, w);
-  torch::Tensor e = x * w + b;
-  for (int i = 0; i < 4; ++i)
-    if (y[i].item<float>() != xs[i] * ws[i] + bs[i] || e[i].item<float>() != y[i].item<float>()) {
-      std::fprintf(stderr, "host_call_torch: wrong result at %d\n", i);
-      return 1;
+  torch::Tensor W = torch::from_blob(Ws, {2, 8}, opts), err = torch::from_blob(errs, {2}, opts),
+                feat = torch::from_blob(feats, {8}, opts), out = torch::zeros({2, 8}, opts);
+  torch::addr_out(out, W, err, feat, 1, -eta);
+  torch::Tensor e = W - eta * torch::outer(err, feat);
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 8; ++j) {
+      float want = Ws[i * 8 + j] - eta * (errs[i] * feats[j]);
+      // addr may fuse the multiply-add; allow one rounding step.
+      if (std::abs(out[i][j].item<float>() - want) > 1e-6f || std::abs(e[i][j].item<float>() - want) > 1e-6f) {
+        std::fprintf(stderr, "host_call_torch: wrong result at (%d, %d)\n", i, j);
+        return 1;
+      }
     }
   long warmup = std::min(calls, 10000L);
-  hostcall::measure("torch addcmul_out", calls, warmup, [&] { torch::addcmul_out(y, b, x, w); });
-  hostcall::measure("torch expr", calls, warmup, [&] { torch::Tensor r = x * w + b; });
+  hostcall::measure("torch addr_out", calls, warmup, [&] { torch::addr_out(out, W, err, feat, 1, -eta); });
+  hostcall::measure("torch expr", calls, warmup, [&] { torch::Tensor r = W - eta * torch::outer(err, feat); });
   return 0;
 }
