@@ -166,7 +166,9 @@ def ptl_workload(opts, name, w, n):
         res["ratio_min"] = grad["step_ms_min"] / loss["step_ms_min"]
         res["ratio_median"] = grad["step_ms_median"] / loss["step_ms_median"]
         return res
-    res = ptl_measure(opts, name, {"steps": w}, {"steps": w + n}, n)
+    # --quick: mlp_minibatch on 640 rows (the 60,000-row data set takes seconds to draw).
+    extra = {"rows": 640} if opts.quick and name == "mlp_minibatch" else {}
+    res = ptl_measure(opts, name, dict(extra, steps=w), dict(extra, steps=w + n), n)
     if name == "powerlaw_reparam":
         res["fit_steps"] = n
         res["fit_ms_min"], res["fit_ms_median"] = res["step_ms_min"] * n, res["step_ms_median"] * n
